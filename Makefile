@@ -1,0 +1,52 @@
+# Kervan: `make run` serves the demo shop, `make test` checks everything.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
+
+.PHONY: run test lint format messages bench clean help
+
+help:
+	@echo "make run    install, migrate, load demo data and serve with Celery"
+	@echo "make test   lint, migration check and the full test suite"
+	@echo "make bench  load-test the storefront (writes bench/results/latest.json)"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
+$(DEV_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $@ $(STAMP)
+
+# Compiled with Babel (pure Python): a fresh machine needs no GNU gettext.
+messages: $(STAMP)
+	@if ls locale/*/LC_MESSAGES/django.po >/dev/null 2>&1; then \
+		$(BIN)/pybabel -q compile --domain django --directory locale --statistics; fi
+
+run: $(STAMP) messages
+	TRUSTED_PROXIES=$${TRUSTED_PROXIES:-127.0.0.1/32,::1/128} $(BIN)/python manage.py run_shop
+
+lint: $(DEV_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy shop catalog pricing shipping orders payments invoicing
+
+format: $(DEV_STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+test: $(DEV_STAMP) lint messages
+	DJANGO_SETTINGS_MODULE=shop.settings.test $(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/python -m pytest
+
+bench: $(DEV_STAMP) messages
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) .data staticfiles .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Products, variants, attributes, categories, brands, media, search, visibility and SEO."""

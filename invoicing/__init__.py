@@ -1,0 +1,1 @@
+"""Invoices, credit notes, numbering series, PDF and e-invoices."""

@@ -1,0 +1,1 @@
+"""Payment gateways, transactions, refunds and webhooks."""

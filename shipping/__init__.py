@@ -1,0 +1,1 @@
+"""Delivery regions, shipping methods and rates, customs duty, shipments and carriers."""

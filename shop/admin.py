@@ -1,0 +1,173 @@
+"""Admin for markets, geography, customer groups and customers."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+from django.core.exceptions import ValidationError
+from django.forms.models import BaseInlineFormSet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from shop.models import Address, Country, Customer, CustomerGroup, Market, MarketCountry, Region
+
+
+class MarketCountryFormSet(BaseInlineFormSet):
+    """Explains, before the database refuses it, why a market's countries clash."""
+
+    def clean(self) -> None:
+        super().clean()
+        market: Market = self.instance
+        countries = [
+            form.cleaned_data["country"]
+            for form in self.forms
+            if form.cleaned_data.get("country") and not form.cleaned_data.get("DELETE")
+        ]
+        if market.default_country_id and market.default_country_id not in {c.pk for c in countries}:
+            raise ValidationError(_("The default country must be one of the countries served."))
+        if not market.is_active:
+            return
+        clashes = (
+            MarketCountry.objects.filter(country__in=countries, is_market_active=True)
+            .exclude(market_id=market.pk)
+            .select_related("country", "market")
+        )
+        if clashes:
+            raise ValidationError(
+                [
+                    _("%(country)s is already served by the active market %(market)s.")
+                    % {"country": link.country.name, "market": link.market.name}
+                    for link in clashes
+                ]
+            )
+
+
+class MarketCountryInline(admin.TabularInline):
+    model = MarketCountry
+    formset = MarketCountryFormSet
+    extra = 1
+    autocomplete_fields = ["country"]
+    verbose_name = _("country served")
+
+
+@admin.register(Market)
+class MarketAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "code",
+        "currency",
+        "default_language",
+        "country_list",
+        "prices_include_tax",
+        "is_active",
+        "is_default",
+    ]
+    list_filter = ["is_active", "prices_include_tax", "currency"]
+    search_fields = ["name", "code"]
+    autocomplete_fields = ["default_country"]
+    inlines = [MarketCountryInline]
+    fieldsets = [
+        (None, {"fields": ["name", "code", "position", "is_active", "is_default"]}),
+        (
+            _("Money and language"),
+            {"fields": ["currency", "prices_include_tax", "default_language", "other_languages"]},
+        ),
+        (_("Countries"), {"fields": ["default_country"]}),
+    ]
+
+    def get_queryset(self, request: HttpRequest):  # type: ignore[no-untyped-def]
+        return super().get_queryset(request).prefetch_related("country_links")
+
+    @admin.display(description=_("countries"))
+    def country_list(self, market: Market) -> str:
+        return ", ".join(sorted(link.country_id for link in market.country_links.all()))
+
+
+@admin.register(Country)
+class CountryAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "code",
+        "requires_postal_code",
+        "postal_code_example",
+        "uses_regions",
+        "requires_region",
+    ]
+    list_editable = ["requires_postal_code", "uses_regions", "requires_region"]
+    list_filter = ["requires_postal_code", "uses_regions", "requires_region"]
+    search_fields = ["name", "code", "alpha3"]
+    readonly_fields = ["code", "alpha3"]
+
+
+@admin.register(Region)
+class RegionAdmin(admin.ModelAdmin):
+    list_display = ["name", "code", "country", "kind", "is_active"]
+    list_editable = ["is_active"]
+    list_filter = ["is_active", "country", "kind"]
+    search_fields = ["name", "code"]
+    list_select_related = ["country"]
+    autocomplete_fields = ["country", "parent"]
+    actions = ["activate", "deactivate"]
+
+    @admin.action(description=_("Switch selected regions on"))
+    def activate(self, request: HttpRequest, queryset) -> None:  # type: ignore[no-untyped-def]
+        count = queryset.update(is_active=True)
+        self.message_user(request, _("%d regions switched on.") % count, messages.SUCCESS)
+
+    @admin.action(description=_("Switch selected regions off"))
+    def deactivate(self, request: HttpRequest, queryset) -> None:  # type: ignore[no-untyped-def]
+        count = queryset.update(is_active=False)
+        self.message_user(request, _("%d regions switched off.") % count, messages.SUCCESS)
+
+
+@admin.register(CustomerGroup)
+class CustomerGroupAdmin(admin.ModelAdmin):
+    list_display = ["name", "code"]
+    search_fields = ["name", "code"]
+
+
+class AddressInline(admin.StackedInline):
+    model = Address
+    extra = 0
+    autocomplete_fields = ["country", "region"]
+
+
+@admin.register(Customer)
+class CustomerAdmin(admin.ModelAdmin):
+    list_display = ["user", "email", "group", "company_name", "created_at"]
+    list_filter = ["group"]
+    search_fields = [
+        "user__email",
+        "user__username",
+        "user__first_name",
+        "user__last_name",
+        "company_name",
+    ]
+    list_select_related = ["user", "group"]
+    autocomplete_fields = ["user"]
+    inlines = [AddressInline]
+
+    @admin.display(description=_("email"), ordering="user__email")
+    def email(self, customer: Customer) -> str:
+        return customer.user.email
+
+
+class CustomerInline(admin.StackedInline):
+    model = Customer
+    can_delete = False
+    extra = 0
+
+
+User = get_user_model()
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class ShopUserAdmin(UserAdmin):
+    inlines = [CustomerInline]
+
+
+admin.site.site_header = _("Kervan administration")
+admin.site.site_title = _("Kervan")
+admin.site.index_title = _("Shop administration")

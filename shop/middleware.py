@@ -1,0 +1,118 @@
+"""MarketMiddleware: resolves the market context once per request."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.utils import translation
+from django.utils.cache import patch_vary_headers
+
+from shop.context import MarketContext
+from shop.market_resolution import choose_market, is_crawler
+from shop.models import Customer
+from shop.selectors import market_directory
+
+PREFIX_PATTERN = re.compile(r"^/([a-z]{2,3})-([a-z]{2})(/|$)", re.IGNORECASE)
+
+# Paths that live outside any market: they are never redirected.
+UNPREFIXED_PATHS = (
+    "/admin/",
+    "/static/",
+    "/media/",
+    "/healthz",
+    "/market/",
+    "/robots.txt",
+    "/sitemap",
+    "/favicon.ico",
+    "/__",
+)
+
+
+class MarketMiddleware:
+    """Sets ``request.market_context`` from the ``/<language>-<country>/`` prefix.
+
+    Unknown prefixes are 404. A storefront path without a prefix is
+    redirected to the visitor's market (see ``choose_market``), except for
+    crawlers, which are served the default market's page in place.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request.market_context = None  # type: ignore[attr-defined]
+        path = request.path_info
+        match = PREFIX_PATTERN.match(path)
+        if match is None and path.startswith(UNPREFIXED_PATHS):
+            language = translation.get_language_from_request(request)
+            translation.activate(language)
+            request.LANGUAGE_CODE = language  # type: ignore[attr-defined]
+            return self.get_response(request)
+
+        directory = market_directory()
+        if match is not None:
+            resolved = directory.resolve_prefix(f"{match[1]}-{match[2]}")
+            if resolved is None:
+                raise Http404("No market serves this country and language.")
+            market, country, language = resolved
+            if match[0].lower() != match[0]:  # /DE-de/ → /de-de/
+                return HttpResponseRedirect(path.lower() + _query(request))
+        else:
+            choice = choose_market(request, directory)
+            if choice is None:
+                raise Http404("No market is configured.")
+            if not is_crawler(request.META.get("HTTP_USER_AGENT", "")):
+                redirect = HttpResponseRedirect(f"/{choice.prefix}{path}{_query(request)}")
+                patch_vary_headers(redirect, ("Cookie", "Accept-Language"))
+                return redirect
+            # Crawlers are never redirected: they get the default market's page.
+            assert directory.default is not None
+            market = directory.default
+            country, language = market.default_country, market.default_language
+            request.path_info = f"/{market.default_prefix}{path}"
+
+        context = MarketContext(
+            market=market,
+            country=country,
+            language=language,
+            customer_group_id=_customer_group_id(request),
+        )
+        request.market_context = context  # type: ignore[attr-defined]
+        translation.activate(language)
+        request.LANGUAGE_CODE = language  # type: ignore[attr-defined]
+        response = self.get_response(request)
+        response.headers.setdefault("Content-Language", language)
+        if match is None:
+            patch_vary_headers(response, ("User-Agent",))
+        return response
+
+
+def _query(request: HttpRequest) -> str:
+    query = request.META.get("QUERY_STRING", "")
+    return f"?{query}" if query else ""
+
+
+def _customer_group_id(request: HttpRequest) -> int | None:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return None
+    # One query, for signed-in shoppers only.
+    try:
+        return user.customer.group_id
+    except Customer.DoesNotExist:
+        return None
+
+
+def set_market_cookie(response: HttpResponse, prefix: str) -> None:
+    """Remember a visitor's explicit market choice."""
+    response.set_cookie(
+        settings.MARKET_COOKIE_NAME,
+        prefix,
+        max_age=settings.MARKET_COOKIE_AGE,
+        samesite="Lax",
+        secure=not settings.DEBUG and getattr(settings, "SESSION_COOKIE_SECURE", False),
+        httponly=True,
+    )

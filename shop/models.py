@@ -1,0 +1,362 @@
+"""Markets, geography and customers: the shop-wide core."""
+
+from __future__ import annotations
+
+import re
+
+import pycountry
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+def validate_currency_code(value: str) -> None:
+    if pycountry.currencies.get(alpha_3=value) is None:
+        raise ValidationError(
+            _("%(value)s is not an ISO 4217 currency code."), params={"value": value}
+        )
+
+
+def validate_language_code(value: str) -> None:
+    if value not in dict(settings.LANGUAGES):
+        raise ValidationError(
+            _("%(value)s is not one of the shop's interface languages."), params={"value": value}
+        )
+
+
+class Country(models.Model):
+    """An ISO 3166-1 country with the rules its addresses follow."""
+
+    code = models.CharField(_("code"), max_length=2, primary_key=True)
+    name = models.CharField(_("name"), max_length=100)
+    alpha3 = models.CharField(_("alpha-3 code"), max_length=3, unique=True)
+    requires_postal_code = models.BooleanField(_("postal code required"), default=False)
+    postal_code_pattern = models.CharField(
+        _("postal code format"),
+        max_length=1000,
+        blank=True,
+        help_text=_("A regular expression the whole postal code must match. Empty: any."),
+    )
+    postal_code_example = models.CharField(_("postal code example"), max_length=100, blank=True)
+    uses_regions = models.BooleanField(
+        _("regions offered"),
+        default=False,
+        help_text=_("Offer the region list (e.g. US states) in address forms."),
+    )
+    requires_region = models.BooleanField(_("region required"), default=False)
+
+    class Meta:
+        verbose_name = _("country")
+        verbose_name_plural = _("countries")
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(code__regex=r"^[A-Z]{2}$"), name="country_code_is_iso_alpha2"
+            ),
+            models.CheckConstraint(
+                condition=Q(requires_region=False) | Q(uses_regions=True),
+                name="country_required_region_is_offered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if self.postal_code_pattern:
+            try:
+                re.compile(self.postal_code_pattern)
+            except re.error as error:
+                raise ValidationError(
+                    {"postal_code_pattern": _("Not a valid regular expression: %s") % error}
+                ) from error
+        if self.requires_region and not self.uses_regions:
+            raise ValidationError(
+                {"requires_region": _("A region can only be required when regions are offered.")}
+            )
+
+    def is_valid_postal_code(self, postal_code: str) -> bool:
+        """True when ``postal_code`` fits this country's format (case-insensitive)."""
+        if not self.postal_code_pattern:
+            return True
+        return re.fullmatch(self.postal_code_pattern, postal_code.strip().upper()) is not None
+
+
+class Region(models.Model):
+    """A first-level subdivision (state, province, Land…) from ISO 3166-2."""
+
+    country = models.ForeignKey(
+        Country, on_delete=models.CASCADE, related_name="regions", verbose_name=_("country")
+    )
+    code = models.CharField(_("ISO 3166-2 code"), max_length=10, unique=True)
+    name = models.CharField(_("name"), max_length=150)
+    kind = models.CharField(_("kind"), max_length=60, blank=True)
+    parent = models.ForeignKey(
+        "self",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="children",
+        verbose_name=_("part of"),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("region")
+        verbose_name_plural = _("regions")
+        ordering = ["country", "name"]
+        indexes = [models.Index(fields=["country", "is_active"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Market(models.Model):
+    """A selling region: countries sharing one currency, languages and display rules."""
+
+    code = models.SlugField(_("code"), max_length=30, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    currency = models.CharField(
+        _("currency"), max_length=3, validators=[validate_currency_code], help_text="ISO 4217"
+    )
+    default_language = models.CharField(
+        _("default language"), max_length=10, validators=[validate_language_code]
+    )
+    other_languages = ArrayField(
+        models.CharField(max_length=10, validators=[validate_language_code]),
+        verbose_name=_("other languages"),
+        default=list,
+        blank=True,
+    )
+    default_country = models.ForeignKey(
+        Country, on_delete=models.PROTECT, related_name="+", verbose_name=_("default country")
+    )
+    countries: models.ManyToManyField[Country, MarketCountry] = models.ManyToManyField(
+        Country,
+        through="MarketCountry",
+        related_name="markets",
+        verbose_name=_("countries served"),
+    )
+    prices_include_tax = models.BooleanField(
+        _("prices shown including tax"),
+        default=True,
+        help_text=_("Show shoppers gross prices (VAT included) rather than net prices."),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    is_default = models.BooleanField(
+        _("default market"),
+        default=False,
+        help_text=_("Used for visitors from countries no market serves, and for crawlers."),
+    )
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("market")
+        verbose_name_plural = _("markets")
+        ordering = ["position", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"], condition=Q(is_default=True), name="one_default_market"
+            ),
+            models.CheckConstraint(
+                condition=Q(is_default=False) | Q(is_active=True),
+                name="default_market_is_active",
+            ),
+            models.CheckConstraint(
+                condition=Q(currency__regex=r"^[A-Z]{3}$"), name="market_currency_is_iso4217"
+            ),
+            # Target of MarketCountry's composite foreign key (see its docstring).
+            models.UniqueConstraint(fields=["id", "is_active"], name="market_id_is_active"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().save(*args, **kwargs)
+        from shop.selectors import market_directory_invalidate
+
+        transaction.on_commit(market_directory_invalidate)
+
+    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        result = super().delete(*args, **kwargs)
+        from shop.selectors import market_directory_invalidate
+
+        transaction.on_commit(market_directory_invalidate)
+        return result
+
+    def clean(self) -> None:
+        if self.currency:
+            self.currency = self.currency.upper()
+        if self.default_language in self.other_languages:
+            self.other_languages = [
+                code for code in self.other_languages if code != self.default_language
+            ]
+        if self.is_default and not self.is_active:
+            raise ValidationError({"is_active": _("The default market must be active.")})
+
+    @property
+    def languages(self) -> list[str]:
+        """Default language first, then the others, without repeats."""
+        return list(dict.fromkeys([self.default_language, *self.other_languages]))
+
+
+class MarketCountry(models.Model):
+    """A country served by a market.
+
+    ``is_market_active`` copies ``Market.is_active`` so that PostgreSQL itself
+    can refuse a country in two active markets (a partial unique index). A
+    composite foreign key ``(market_id, is_market_active) → market(id,
+    is_active) ON UPDATE CASCADE`` (migration 0002) keeps the copy true:
+    activating a market updates its rows, and fails if a country clashes.
+    """
+
+    market = models.ForeignKey(
+        Market, on_delete=models.CASCADE, related_name="country_links", verbose_name=_("market")
+    )
+    country = models.ForeignKey(
+        Country, on_delete=models.PROTECT, related_name="market_links", verbose_name=_("country")
+    )
+    is_market_active = models.BooleanField(default=True, editable=False)
+
+    class Meta:
+        verbose_name = _("country served")
+        verbose_name_plural = _("countries served")
+        constraints = [
+            models.UniqueConstraint(fields=["market", "country"], name="market_country_once"),
+            models.UniqueConstraint(
+                fields=["country"],
+                condition=Q(is_market_active=True),
+                name="country_in_one_active_market",
+                violation_error_message=_(
+                    "This country is already served by another active market."
+                ),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.market} – {self.country}"
+
+    def save(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        self.is_market_active = self.market.is_active
+        super().save(*args, **kwargs)
+        from shop.selectors import market_directory_invalidate
+
+        transaction.on_commit(market_directory_invalidate)
+
+
+class CustomerGroup(models.Model):
+    """Retail, B2B dealer…: a group can have its own prices per market."""
+
+    code = models.SlugField(_("code"), max_length=30, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    description = models.TextField(_("description"), blank=True)
+
+    class Meta:
+        verbose_name = _("customer group")
+        verbose_name_plural = _("customer groups")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Customer(models.Model):
+    """The shop-side profile of a user account."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="customer",
+        verbose_name=_("user"),
+    )
+    group = models.ForeignKey(
+        CustomerGroup,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="customers",
+        verbose_name=_("customer group"),
+    )
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    preferred_language = models.CharField(
+        _("preferred language"), max_length=10, blank=True, validators=[validate_language_code]
+    )
+    company_name = models.CharField(_("company"), max_length=150, blank=True)
+    tax_number = models.CharField(
+        _("tax number"), max_length=40, blank=True, help_text=_("VAT ID or local tax number.")
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+
+    def __str__(self) -> str:
+        return str(self.user)
+
+
+class Address(models.Model):
+    """A postal address, checked against its country's rules."""
+
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="addresses", verbose_name=_("customer")
+    )
+    full_name = models.CharField(_("full name"), max_length=150)
+    company_name = models.CharField(_("company"), max_length=150, blank=True)
+    line1 = models.CharField(_("address line 1"), max_length=200)
+    line2 = models.CharField(_("address line 2"), max_length=200, blank=True)
+    city = models.CharField(_("city"), max_length=100)
+    postal_code = models.CharField(_("postal code"), max_length=20, blank=True)
+    region = models.ForeignKey(
+        Region, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("region")
+    )
+    country = models.ForeignKey(Country, on_delete=models.PROTECT, verbose_name=_("country"))
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    is_default_shipping = models.BooleanField(_("default shipping address"), default=False)
+    is_default_billing = models.BooleanField(_("default billing address"), default=False)
+
+    class Meta:
+        verbose_name = _("address")
+        verbose_name_plural = _("addresses")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer"],
+                condition=Q(is_default_shipping=True),
+                name="one_default_shipping_address",
+            ),
+            models.UniqueConstraint(
+                fields=["customer"],
+                condition=Q(is_default_billing=True),
+                name="one_default_billing_address",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.full_name}, {self.line1}, {self.city}"
+
+    def clean(self) -> None:
+        if not self.country_id:
+            return
+        country = self.country
+        errors: dict[str, str] = {}
+        postal_code = self.postal_code.strip().upper()
+        if not postal_code and country.requires_postal_code:
+            errors["postal_code"] = _("A postal code is required for %(country)s.") % {
+                "country": country.name
+            }
+        elif postal_code and not country.is_valid_postal_code(postal_code):
+            example = country.postal_code_example.split(",")[0]
+            errors["postal_code"] = _(
+                "This is not a valid postal code for %(country)s (example: %(example)s)."
+            ) % {"country": country.name, "example": example}
+        self.postal_code = postal_code
+        if self.region is not None and self.region.country_id != country.code:
+            errors["region"] = _("This region is not in %(country)s.") % {"country": country.name}
+        elif self.region is None and country.requires_region:
+            errors["region"] = _("Choose a region for %(country)s.") % {"country": country.name}
+        if errors:
+            raise ValidationError(errors)

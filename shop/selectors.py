@@ -1,0 +1,81 @@
+"""Reads of the shop core: the market directory and geography."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.core.cache import cache
+
+from shop.context import MarketInfo
+from shop.models import Market
+
+MARKET_DIRECTORY_CACHE_KEY = "shop:market-directory:v1"
+MARKET_DIRECTORY_TIMEOUT = 60 * 10
+
+
+@dataclass(frozen=True)
+class MarketDirectory:
+    """All active markets, indexed the ways a request needs them."""
+
+    markets: tuple[MarketInfo, ...]
+    default: MarketInfo | None
+    by_country: dict[str, MarketInfo] = field(default_factory=dict)
+    by_prefix: dict[str, tuple[MarketInfo, str, str]] = field(default_factory=dict)
+
+    def market_for_country(self, country: str) -> MarketInfo | None:
+        return self.by_country.get(country.upper())
+
+    def resolve_prefix(self, prefix: str) -> tuple[MarketInfo, str, str] | None:
+        """``"de-at"`` → (market, country ``"AT"``, language ``"de"``), or None."""
+        return self.by_prefix.get(prefix.lower())
+
+
+def market_directory() -> MarketDirectory:
+    """The active markets, from the cache or two queries."""
+    directory: MarketDirectory | None = cache.get(MARKET_DIRECTORY_CACHE_KEY)
+    if directory is None:
+        directory = _build_market_directory()
+        cache.set(MARKET_DIRECTORY_CACHE_KEY, directory, MARKET_DIRECTORY_TIMEOUT)
+    return directory
+
+
+def market_directory_invalidate() -> None:
+    cache.delete(MARKET_DIRECTORY_CACHE_KEY)
+
+
+def _build_market_directory() -> MarketDirectory:
+    markets = []
+    default = None
+    by_country: dict[str, MarketInfo] = {}
+    by_prefix: dict[str, tuple[MarketInfo, str, str]] = {}
+    queryset = Market.objects.filter(is_active=True).prefetch_related("country_links")
+    for market in queryset.order_by("position", "name"):
+        # Default country first: it is where the market's own URLs point.
+        served = {link.country_id for link in market.country_links.all()}
+        countries = [market.default_country_id, *sorted(served - {market.default_country_id})]
+        info = MarketInfo(
+            id=market.pk,
+            code=market.code,
+            name=market.name,
+            currency=market.currency,
+            default_language=market.default_language,
+            languages=tuple(market.languages),
+            default_country=market.default_country_id,
+            countries=tuple(countries),
+            prices_include_tax=market.prices_include_tax,
+            is_default=market.is_default,
+        )
+        markets.append(info)
+        if market.is_default:
+            default = info
+        for country in countries:
+            by_country.setdefault(country, info)
+            for language in info.languages:
+                by_prefix.setdefault(
+                    info.prefix_for(language=language, country=country), (info, country, language)
+                )
+    if default is None and markets:
+        default = markets[0]
+    return MarketDirectory(
+        markets=tuple(markets), default=default, by_country=by_country, by_prefix=by_prefix
+    )

@@ -1,0 +1,108 @@
+"""Merchants manage markets, geography, customer groups and customers in the admin."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+
+from shop.models import CustomerGroup, Market, MarketCountry
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/admin/",
+        "/admin/shop/market/",
+        "/admin/shop/market/add/",
+        "/admin/shop/country/",
+        "/admin/shop/country/TR/change/",
+        "/admin/shop/region/?country__code__exact=US",
+        "/admin/shop/customergroup/",
+        "/admin/shop/customer/",
+        "/admin/auth/user/add/",
+    ],
+)
+def test_admin_pages_open(admin_client, demo_markets, url):
+    assert admin_client.get(url).status_code == 200
+
+
+def market_form(**overrides):
+    data = {
+        "name": "Switzerland",
+        "code": "ch",
+        "position": "5",
+        "is_active": "on",
+        "currency": "CHF",
+        "prices_include_tax": "on",
+        "default_language": "de",
+        "other_languages": "fr",
+        "default_country": "CH",
+        "country_links-TOTAL_FORMS": "2",
+        "country_links-INITIAL_FORMS": "0",
+        "country_links-MIN_NUM_FORMS": "0",
+        "country_links-MAX_NUM_FORMS": "1000",
+        "country_links-0-country": "CH",
+        "country_links-1-country": "LI",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_a_merchant_adds_a_market(admin_client, demo_markets):
+    response = admin_client.post("/admin/shop/market/add/", market_form())
+
+    assert response.status_code == 302
+    market = Market.objects.get(code="ch")
+    assert sorted(market.country_links.values_list("country_id", flat=True)) == ["CH", "LI"]
+    assert admin_client.get("/de-li/").status_code == 200
+
+
+def test_a_country_of_another_active_market_is_explained_not_saved(admin_client, demo_markets):
+    response = admin_client.post(
+        "/admin/shop/market/add/", market_form(**{"country_links-1-country": "AT"})
+    )
+
+    assert response.status_code == 200
+    assert "Austria is already served by the active market Europe." in response.content.decode()
+    assert not Market.objects.filter(code="ch").exists()
+
+
+def test_an_inactive_market_may_hold_a_taken_country(admin_client, demo_markets):
+    form = market_form(**{"country_links-1-country": "AT"})
+    del form["is_active"]
+
+    response = admin_client.post("/admin/shop/market/add/", form)
+
+    assert response.status_code == 302
+    assert MarketCountry.objects.filter(country_id="AT").count() == 2
+
+
+def test_the_default_country_must_be_served(admin_client, demo_markets):
+    response = admin_client.post("/admin/shop/market/add/", market_form(default_country="FR"))
+
+    assert "The default country must be one of the countries served." in response.content.decode()
+
+
+def test_an_unknown_currency_is_refused(admin_client, demo_markets):
+    response = admin_client.post("/admin/shop/market/add/", market_form(currency="XYZ"))
+
+    assert "XYZ is not an ISO 4217 currency code." in response.content.decode()
+
+
+def test_seed_demo_is_idempotent(db):
+    call_command("seed_demo")
+    call_command("seed_demo")
+
+    assert sorted(Market.objects.values_list("code", "currency", "prices_include_tax")) == [
+        ("eu", "EUR", True),
+        ("gb", "GBP", True),
+        ("tr", "TRY", True),
+        ("us", "USD", False),
+    ]
+    assert sorted(
+        MarketCountry.objects.filter(market__code="eu").values_list("country_id", flat=True)
+    ) == ["AT", "DE", "FR", "NL"]
+    assert Market.objects.get(is_default=True).code == "us"
+    assert set(CustomerGroup.objects.values_list("code", flat=True)) == {"retail", "dealer"}
