@@ -47,6 +47,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.postgres",
+    "django.contrib.sitemaps",
+    "treebeard",
     "djmoney",
     "shop",
     "catalog",
@@ -142,6 +144,9 @@ MARKET_COOKIE_AGE = 60 * 60 * 24 * 365
 # Money
 CURRENCIES = None  # every ISO 4217 currency is allowed
 DEFAULT_CURRENCY = "EUR"
+ECB_RATES_URL = env.str(
+    "ECB_RATES_URL", default="https://www.ecb.europa.eu/stats/eurofxref/eurofxref-daily.xml"
+)
 
 # Celery
 CELERY_BROKER_URL = celery_url(REDIS_URL)

@@ -1,0 +1,425 @@
+"""Price lists, exchange rates, tax and stock pools."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models, transaction
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+from django_stubs_ext import StrOrPromise
+
+from shop.models import validate_currency_code
+
+
+def amount_field(verbose_name: StrOrPromise, **options: object) -> models.DecimalField:  # type: ignore[type-arg]
+    """An amount in a list's currency, stored with room for exact conversion."""
+    return models.DecimalField(verbose_name, max_digits=14, decimal_places=4, **options)  # type: ignore[arg-type]
+
+
+class InvalidatesPricingConfig(models.Model):
+    """Saving or deleting changes what markets price with: drop the cached config."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().save(*args, **kwargs)
+        from pricing.selectors import pricing_config_invalidate
+
+        transaction.on_commit(pricing_config_invalidate)
+
+    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        result = super().delete(*args, **kwargs)
+        from pricing.selectors import pricing_config_invalidate
+
+        transaction.on_commit(pricing_config_invalidate)
+        return result
+
+
+class TaxCategory(models.Model):
+    """Standard, reduced, zero…: products of a category share their rates."""
+
+    code = models.SlugField(_("code"), max_length=30, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+
+    class Meta:
+        verbose_name = _("tax category")
+        verbose_name_plural = _("tax categories")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TaxRate(models.Model):
+    """The rate of a tax category in a country (or US state) for a period."""
+
+    category = models.ForeignKey(
+        TaxCategory, on_delete=models.CASCADE, related_name="rates", verbose_name=_("category")
+    )
+    country = models.ForeignKey(
+        "shop.Country", on_delete=models.CASCADE, related_name="+", verbose_name=_("country")
+    )
+    region = models.ForeignKey(
+        "shop.Region",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("region"),
+        help_text=_("For sales tax that differs by state; empty for the whole country."),
+    )
+    rate = models.DecimalField(
+        _("rate (%)"), max_digits=6, decimal_places=3, validators=[MinValueValidator(0)]
+    )
+    valid_from = models.DateField(_("valid from"))
+    valid_to = models.DateField(_("valid to"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("tax rate")
+        verbose_name_plural = _("tax rates")
+        ordering = ["country", "category", "-valid_from"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(rate__gte=0) & Q(rate__lt=100), name="tax_rate_between_0_and_100"
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_to__isnull=True) | Q(valid_to__gte=F("valid_from")),
+                name="tax_rate_period_in_order",
+            ),
+            models.UniqueConstraint(
+                fields=["category", "country", "region", "valid_from"],
+                nulls_distinct=False,
+                name="tax_rate_once_per_start",
+            ),
+        ]
+        indexes = [models.Index(fields=["country", "category"], name="tax_rate_lookup")]
+
+    def __str__(self) -> str:
+        where = self.region.code if self.region_id and self.region else self.country_id
+        return f"{self.category} {where} {self.rate}%"
+
+    def clean(self) -> None:
+        region = self.region
+        if region is not None and self.country_id and region.country_id != self.country_id:
+            raise ValidationError({"region": _("This region is not in the chosen country.")})
+
+
+class Rounding(models.TextChoices):
+    NONE = "none", _("No rounding (currency minor units)")
+    WHOLE = "whole", _("Whole units (up)")
+    END_99 = "99", _("Ends in .99")
+    END_90 = "90", _("Ends in .90")
+    END_95 = "95", _("Ends in .95")
+    NEAREST_005 = "0.05", _("Nearest 0.05")
+    NEAREST_5 = "5", _("Nearest 5")
+
+
+class PriceList(InvalidatesPricingConfig):
+    """A set of prices in one currency ("flexible prices").
+
+    Manual lists hold prices typed by the merchant. A derived list computes
+    its prices from a source list: the source's net price, adjusted by a
+    percentage and a fixed amount, converted at the latest exchange rate,
+    taxed if this list includes tax, then rounded. Manual entries on a derived
+    list override the rule.
+    """
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    currency = models.CharField(_("currency"), max_length=3, validators=[validate_currency_code])
+    includes_tax = models.BooleanField(_("prices include tax"), default=True)
+    tax_country = models.ForeignKey(
+        "shop.Country",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("tax country"),
+        help_text=_("Whose tax rates are inside the gross prices of this list."),
+    )
+    source = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="derived_lists",
+        verbose_name=_("derived from"),
+    )
+    adjustment_percent = models.DecimalField(
+        _("adjustment (%)"),
+        max_digits=7,
+        decimal_places=3,
+        default=Decimal(0),
+        help_text=_("Applied to the source's net price: -15 gives 15% off."),
+    )
+    adjustment_amount = amount_field(
+        _("fixed adjustment"),
+        default=Decimal(0),
+        help_text=_("Added after the percentage, in the source list's currency."),
+    )
+    rounding = models.CharField(
+        _("rounding"), max_length=5, choices=Rounding.choices, default=Rounding.NONE
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("price list")
+        verbose_name_plural = _("price lists")
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(includes_tax=False) | Q(tax_country__isnull=False),
+                name="price_list_tax_included_names_country",
+            ),
+            models.CheckConstraint(
+                condition=~Q(source=F("id")), name="price_list_not_its_own_source"
+            ),
+            models.CheckConstraint(
+                condition=Q(adjustment_percent__gt=-100),
+                name="price_list_adjustment_above_minus_100",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.currency})"
+
+    @property
+    def is_derived(self) -> bool:
+        return self.source_id is not None
+
+    def clean(self) -> None:
+        if self.currency:
+            self.currency = self.currency.upper()
+        if self.includes_tax and not self.tax_country_id:
+            raise ValidationError(
+                {"tax_country": _("Choose the country whose tax the gross prices include.")}
+            )
+        ancestor, seen = self.source, {self.pk}
+        while ancestor is not None:
+            if ancestor.pk in seen:
+                raise ValidationError({"source": _("A price list cannot derive from itself.")})
+            seen.add(ancestor.pk)
+            ancestor = ancestor.source
+
+
+class PriceEntry(models.Model):
+    """The price of a variant in a price list."""
+
+    price_list = models.ForeignKey(PriceList, on_delete=models.CASCADE, related_name="entries")
+    variant = models.ForeignKey(
+        "catalog.Variant", on_delete=models.CASCADE, related_name="price_entries"
+    )
+    amount = amount_field(_("price"))
+    compare_at_amount = amount_field(
+        _("compare-at price"), null=True, blank=True, help_text=_("Shown struck out.")
+    )
+    sale_amount = amount_field(_("sale price"), null=True, blank=True)
+    sale_starts_at = models.DateTimeField(_("sale starts"), null=True, blank=True)
+    sale_ends_at = models.DateTimeField(_("sale ends"), null=True, blank=True)
+    is_manual = models.BooleanField(
+        _("set by hand"),
+        default=True,
+        help_text=_("On a derived list, a manual price overrides the rule."),
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("price")
+        verbose_name_plural = _("prices")
+        constraints = [
+            models.UniqueConstraint(fields=["price_list", "variant"], name="price_once_per_list"),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="price_not_negative"),
+            models.CheckConstraint(
+                condition=Q(sale_amount__isnull=True) | Q(sale_amount__gte=0),
+                name="sale_price_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(compare_at_amount__isnull=True) | Q(compare_at_amount__gte=0),
+                name="compare_at_price_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(sale_starts_at__isnull=True)
+                | Q(sale_ends_at__isnull=True)
+                | Q(sale_ends_at__gt=F("sale_starts_at")),
+                name="sale_period_in_order",
+            ),
+        ]
+        indexes = [models.Index(fields=["variant", "price_list"], name="price_by_variant")]
+
+    def __str__(self) -> str:
+        return f"{self.variant_id} @ {self.price_list_id}: {self.amount}"
+
+
+class MarketPriceList(InvalidatesPricingConfig):
+    """Which price list a market uses: its retail list, or a customer group's list."""
+
+    market = models.ForeignKey(
+        "shop.Market",
+        on_delete=models.CASCADE,
+        related_name="price_lists",
+        verbose_name=_("market"),
+    )
+    customer_group = models.ForeignKey(
+        "shop.CustomerGroup",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("customer group"),
+        help_text=_("Empty: the market's retail prices."),
+    )
+    price_list = models.ForeignKey(
+        PriceList, on_delete=models.PROTECT, related_name="markets", verbose_name=_("price list")
+    )
+
+    class Meta:
+        verbose_name = _("market price list")
+        verbose_name_plural = _("market price lists")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["market", "customer_group"],
+                nulls_distinct=False,
+                name="one_price_list_per_market_and_group",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.market} / {self.customer_group or _('retail')}: {self.price_list}"
+
+
+class ExchangeRate(models.Model):
+    """Units of ``currency`` per one euro on a date (ECB reference or set by hand)."""
+
+    class Source(models.TextChoices):
+        ECB = "ecb", _("European Central Bank")
+        MANUAL = "manual", _("Set by hand")
+
+    currency = models.CharField(_("currency"), max_length=3, validators=[validate_currency_code])
+    rate = models.DecimalField(_("units per EUR"), max_digits=18, decimal_places=8)
+    effective_date = models.DateField(_("date"))
+    source = models.CharField(_("source"), max_length=10, choices=Source.choices)
+    is_pinned = models.BooleanField(
+        _("pinned"),
+        default=False,
+        help_text=_("A pinned manual rate is used even when newer reference rates arrive."),
+    )
+    created_at = models.DateTimeField(_("recorded"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("exchange rate")
+        verbose_name_plural = _("exchange rates")
+        ordering = ["currency", "-effective_date", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(rate__gt=0), name="exchange_rate_positive"),
+            models.UniqueConstraint(
+                fields=["currency", "effective_date", "source"], name="exchange_rate_once_a_day"
+            ),
+            models.CheckConstraint(
+                condition=Q(is_pinned=False) | Q(source="manual"),
+                name="only_manual_rates_are_pinned",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"1 EUR = {self.rate} {self.currency} ({self.effective_date})"
+
+
+class StockPool(models.Model):
+    """A stock location or allocation ("country-based stock"), e.g. a warehouse."""
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    country = models.ForeignKey(
+        "shop.Country",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("located in"),
+    )
+
+    class Meta:
+        verbose_name = _("stock pool")
+        verbose_name_plural = _("stock pools")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class MarketStockPool(InvalidatesPricingConfig):
+    """A pool a market sells from; a market draws from its pools in order."""
+
+    market = models.ForeignKey(
+        "shop.Market",
+        on_delete=models.CASCADE,
+        related_name="stock_pools",
+        verbose_name=_("market"),
+    )
+    pool = models.ForeignKey(
+        StockPool, on_delete=models.PROTECT, related_name="markets", verbose_name=_("stock pool")
+    )
+    position = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    class Meta:
+        verbose_name = _("market stock pool")
+        verbose_name_plural = _("market stock pools")
+        ordering = ["market", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["market", "pool"], name="market_pool_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.market} ← {self.pool}"
+
+
+class StockLevel(models.Model):
+    """How many of a variant a pool holds, and how many are promised to orders.
+
+    ``allows_backorder`` copies the variant's flag (kept true by a composite
+    foreign key with ON UPDATE CASCADE, see the migration) so that the check
+    "reserved never exceeds quantity unless the variant allows backorder"
+    is enforced by PostgreSQL.
+    """
+
+    variant = models.ForeignKey(
+        "catalog.Variant", on_delete=models.CASCADE, related_name="stock_levels"
+    )
+    pool = models.ForeignKey(StockPool, on_delete=models.CASCADE, related_name="levels")
+    quantity = models.IntegerField(_("quantity"), default=0)
+    reserved = models.IntegerField(_("reserved"), default=0)
+    allows_backorder = models.BooleanField(default=False, editable=False)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("stock level")
+        verbose_name_plural = _("stock levels")
+        constraints = [
+            models.UniqueConstraint(fields=["variant", "pool"], name="stock_once_per_pool"),
+            models.CheckConstraint(
+                condition=Q(quantity__gte=0), name="stock_quantity_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(reserved__gte=0), name="stock_reserved_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(allows_backorder=True) | Q(reserved__lte=F("quantity")),
+                name="stock_reserved_within_quantity",
+            ),
+        ]
+        indexes = [models.Index(fields=["pool", "variant"], name="stock_by_pool")]
+
+    def __str__(self) -> str:
+        return f"{self.variant_id} @ {self.pool_id}: {self.quantity} ({self.reserved} reserved)"
+
+    def save(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        self.allows_backorder = self.variant.allows_backorder
+        super().save(*args, **kwargs)
+
+    @property
+    def available(self) -> int:
+        return max(self.quantity - self.reserved, 0)

@@ -1,0 +1,91 @@
+"""Reads of pricing configuration, cached because every page needs them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.core.cache import cache
+
+from pricing.models import MarketPriceList, MarketStockPool
+
+CONFIG_VERSION_KEY = "pricing:config-version"
+CONFIG_TIMEOUT = 60 * 10
+
+
+@dataclass(frozen=True, slots=True)
+class PriceListInfo:
+    id: int
+    code: str
+    currency: str
+    includes_tax: bool
+    tax_country: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class MarketPricing:
+    """The price lists and stock pools a market uses."""
+
+    market_id: int
+    retail: PriceListInfo | None
+    by_group: dict[int, PriceListInfo]
+    pool_ids: tuple[int, ...]
+
+    def price_lists_for(self, customer_group_id: int | None) -> tuple[PriceListInfo, ...]:
+        """The lists to look in, in order of preference: the group's, then retail."""
+        lists = []
+        if customer_group_id is not None and customer_group_id in self.by_group:
+            lists.append(self.by_group[customer_group_id])
+        if self.retail is not None:
+            lists.append(self.retail)
+        return tuple(lists)
+
+
+def _version() -> int:
+    version = cache.get(CONFIG_VERSION_KEY)
+    if version is None:
+        cache.add(CONFIG_VERSION_KEY, 1, None)
+        version = cache.get(CONFIG_VERSION_KEY, 1)
+    return int(version)
+
+
+def pricing_config_invalidate() -> None:
+    """Forget cached market pricing (after price list, market list or pool changes)."""
+    try:
+        cache.incr(CONFIG_VERSION_KEY)
+    except ValueError:
+        cache.add(CONFIG_VERSION_KEY, 1, None)
+
+
+def market_pricing(market_id: int) -> MarketPricing:
+    """The market's price lists and pools: from the cache, or two queries."""
+    key = f"pricing:market:{market_id}:v{_version()}"
+    config: MarketPricing | None = cache.get(key)
+    if config is None:
+        config = _load_market_pricing(market_id)
+        cache.set(key, config, CONFIG_TIMEOUT)
+    return config
+
+
+def _load_market_pricing(market_id: int) -> MarketPricing:
+    retail = None
+    by_group: dict[int, PriceListInfo] = {}
+    links = MarketPriceList.objects.filter(market_id=market_id).select_related("price_list")
+    for link in links:
+        price_list = link.price_list
+        info = PriceListInfo(
+            id=price_list.pk,
+            code=price_list.code,
+            currency=price_list.currency,
+            includes_tax=price_list.includes_tax,
+            tax_country=price_list.tax_country_id,
+        )
+        if link.customer_group_id is None:
+            retail = info
+        else:
+            by_group[link.customer_group_id] = info
+    pool_ids = tuple(
+        MarketStockPool.objects.filter(market_id=market_id)
+        .order_by("position", "id")
+        .values_list("pool_id", flat=True)
+    )
+    return MarketPricing(market_id, retail, by_group, pool_ids)

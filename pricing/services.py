@@ -1,0 +1,93 @@
+"""Writes of prices and stock. Derived lists follow every price change."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from django.db import transaction
+
+from pricing.derivation import RebuildReport, price_list_rebuild
+from pricing.models import MarketPriceList, MarketStockPool, PriceEntry, PriceList, StockLevel
+
+if TYPE_CHECKING:
+    from catalog.models import Variant
+
+
+@transaction.atomic
+def price_set(
+    *,
+    price_list: PriceList,
+    variant_id: int,
+    amount: Decimal,
+    compare_at_amount: Decimal | None = None,
+    sale_amount: Decimal | None = None,
+    sale_starts_at: datetime | None = None,
+    sale_ends_at: datetime | None = None,
+) -> PriceEntry:
+    """Set a variant's price by hand; lists derived from this one are recomputed for it."""
+    entry, _created = PriceEntry.objects.update_or_create(
+        price_list=price_list,
+        variant_id=variant_id,
+        defaults={
+            "amount": amount,
+            "compare_at_amount": compare_at_amount,
+            "sale_amount": sale_amount,
+            "sale_starts_at": sale_starts_at,
+            "sale_ends_at": sale_ends_at,
+            "is_manual": True,
+        },
+    )
+    derived_follow(price_list, variant_ids=[variant_id])
+    return entry
+
+
+@transaction.atomic
+def price_unset(*, price_list: PriceList, variant_id: int) -> None:
+    """Remove a price; on a derived list the rule's price comes back."""
+    PriceEntry.objects.filter(price_list=price_list, variant_id=variant_id).delete()
+    if price_list.is_derived:
+        price_list_rebuild(price_list, variant_ids=[variant_id])
+    else:
+        derived_follow(price_list, variant_ids=[variant_id])
+
+
+def derived_follow(
+    price_list: PriceList, *, variant_ids: list[int] | None = None
+) -> list[RebuildReport]:
+    """Recompute the lists derived from ``price_list`` (for ``variant_ids``, or all)."""
+    return [
+        price_list_rebuild(follower, variant_ids=variant_ids)
+        for follower in price_list.derived_lists.select_related("source").order_by("code")
+    ]
+
+
+def market_price_list_assign(
+    *, market_id: int, price_list: PriceList, customer_group_id: int | None = None
+) -> MarketPriceList:
+    """Make ``price_list`` the market's retail list, or a customer group's list there."""
+    link, _created = MarketPriceList.objects.update_or_create(
+        market_id=market_id,
+        customer_group_id=customer_group_id,
+        defaults={"price_list": price_list},
+    )
+    return link
+
+
+@transaction.atomic
+def market_stock_pools_set(*, market_id: int, pool_ids: list[int]) -> None:
+    """The pools a market sells from, in order."""
+    MarketStockPool.objects.filter(market_id=market_id).exclude(pool_id__in=pool_ids).delete()
+    for position, pool_id in enumerate(pool_ids):
+        MarketStockPool.objects.update_or_create(
+            market_id=market_id, pool_id=pool_id, defaults={"position": position}
+        )
+
+
+def stock_set(*, variant: Variant, pool_id: int, quantity: int) -> StockLevel:
+    """Set the quantity a pool holds (reservations are kept)."""
+    level, _created = StockLevel.objects.get_or_create(variant=variant, pool_id=pool_id)
+    level.quantity = quantity
+    level.save(update_fields=["quantity", "allows_backorder", "updated_at"])
+    return level

@@ -1,0 +1,36 @@
+"""Tax rates in force: one query for any set of countries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from decimal import Decimal
+
+from django.db.models import Q
+
+from pricing.models import TaxRate
+
+# (country, tax category id) → rate in percent
+TaxTable = dict[tuple[str, int], Decimal]
+
+
+def tax_table(countries: Iterable[str], *, on: date) -> TaxTable:
+    """Country-wide rates in force on ``on`` for every category, keyed by (country, category)."""
+    codes = sorted({country.upper() for country in countries if country})
+    rows = (
+        TaxRate.objects.filter(country_id__in=codes, region__isnull=True, valid_from__lte=on)
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=on))
+        .order_by("country_id", "category_id", "-valid_from")
+        .values_list("country_id", "category_id", "rate")
+    )
+    table: TaxTable = {}
+    for country, category, rate in rows:
+        table.setdefault((country, category), rate)  # latest start wins
+    return table
+
+
+def rate_in(table: TaxTable, country: str | None, category_id: int) -> Decimal:
+    """The rate from ``table``; no row means no tax (e.g. US federal level)."""
+    if not country:
+        return Decimal(0)
+    return table.get((country, category_id), Decimal(0))
