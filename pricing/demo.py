@@ -75,14 +75,14 @@ def pricing_demo_setup() -> dict[str, PriceList]:
         rates_store(parse_ecb_xml(DEMO_RATES_FILE.read_bytes()))
 
     lists: dict[str, PriceList] = {}
-    for code, name, currency, includes_tax, country, source, percent, rounding in PRICE_LISTS:
+    for code, name, currency, includes_tax, tax_country, source, percent, rounding in PRICE_LISTS:
         lists[code], _created = PriceList.objects.update_or_create(
             code=code,
             defaults={
                 "name": name,
                 "currency": currency,
                 "includes_tax": includes_tax,
-                "tax_country_id": country,
+                "tax_country_id": tax_country,
                 "source": lists[source] if source else None,
                 "adjustment_percent": Decimal(percent),
                 "rounding": rounding,
