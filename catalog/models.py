@@ -9,7 +9,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -70,6 +70,21 @@ class Category(MP_Node):
     def __str__(self) -> str:
         return self.code
 
+    def save(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().save(*args, **kwargs)
+        _on_commit_forget_categories()
+
+    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        result = super().delete(*args, **kwargs)
+        _on_commit_forget_categories()
+        return result
+
+
+def _on_commit_forget_categories() -> None:
+    from catalog.categories import category_tree_invalidate
+
+    transaction.on_commit(category_tree_invalidate)
+
 
 class CategoryTranslation(models.Model):
     category = models.ForeignKey(Category, on_delete=models.CASCADE, related_name="translations")
@@ -90,6 +105,15 @@ class CategoryTranslation(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().save(*args, **kwargs)
+        _on_commit_forget_categories()
+
+    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        result = super().delete(*args, **kwargs)
+        _on_commit_forget_categories()
+        return result
 
 
 class Attribute(models.Model):

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING
 
 from defusedxml import ElementTree
 from django.conf import settings
@@ -13,12 +15,19 @@ from django.db import transaction
 
 from pricing.models import ExchangeRate
 
+if TYPE_CHECKING:
+    from pricing.derivation import RebuildReport
+
 BASE_CURRENCY = "EUR"
 ECB_NAMESPACE = "{http://www.ecb.int/vocabulary/2002-08-01/eurofxref}"
 
 
 class RatesError(Exception):
     """The rates document cannot be used; nothing was changed."""
+
+
+class RatesDownloadError(RatesError):
+    """The rates document could not be downloaded (worth trying again later)."""
 
 
 @dataclass(frozen=True)
@@ -74,7 +83,7 @@ def fetch_ecb_xml(url: str | None = None, *, timeout: float = 15) -> bytes:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
             return response.read()
     except OSError as error:
-        raise RatesError(f"could not download {url}: {error}") from error
+        raise RatesDownloadError(f"could not download {url}: {error}") from error
 
 
 @transaction.atomic
@@ -103,3 +112,57 @@ def latest_rates() -> dict[str, Decimal]:
     for currency, rate in rows:
         rates.setdefault(currency, rate)
     return rates
+
+
+@dataclass(frozen=True)
+class UpdateReport:
+    """What ``rates_update`` stored and how each derived price list followed."""
+
+    effective_date: date
+    currencies: int
+    price_lists: tuple[RebuildReport, ...]  # every derived list once, sources before followers
+
+    @property
+    def problems(self) -> dict[str, str]:
+        """Derived lists that could not be recomputed, with the reason."""
+        return {report.price_list: report.problem for report in self.price_lists if report.problem}
+
+    def as_dict(self) -> dict[str, object]:
+        """A JSON-friendly summary (task results, logs)."""
+        return {
+            "date": self.effective_date.isoformat(),
+            "currencies": self.currencies,
+            "derived_prices_updated": {
+                report.price_list: report.updated
+                for report in self.price_lists
+                if not report.problem
+            },
+            "problems": self.problems,
+        }
+
+
+def rates_update(*, document: bytes) -> UpdateReport:
+    """Store the reference rates of an ECB document and recompute every derived price list.
+
+    A document that cannot be used raises RatesError before anything is written.
+    Rates and derived prices are committed together, so once this returns the
+    shop sells at the new rates. A derived list that cannot be recomputed (no
+    rate for its currency) keeps its prices and is named in the report.
+    """
+    from pricing.derivation import derived_prices_rebuild  # derivation reads latest_rates
+
+    reference = parse_ecb_xml(document)
+    with transaction.atomic():
+        currencies = rates_store(reference)
+        reports = derived_prices_rebuild()
+    return UpdateReport(
+        effective_date=reference.effective_date,
+        currencies=currencies,
+        price_lists=tuple(_each_list(reports)),
+    )
+
+
+def _each_list(reports: list[RebuildReport]) -> Iterator[RebuildReport]:
+    for report in reports:
+        yield report
+        yield from _each_list(report.followers)

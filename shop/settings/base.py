@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import environ
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -159,7 +160,14 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_EXPIRES = 60 * 60 * 24
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
+    # The ECB publishes around 16:00 CET on working days.
+    "update-exchange-rates": {
+        "task": "pricing.tasks.update_exchange_rates",
+        "schedule": crontab(hour=16, minute=30, day_of_week="mon-fri"),
+        "options": {"expires": 60 * 60 * 6},
+    },
+}
 
 LOGGING = {
     "version": 1,

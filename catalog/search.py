@@ -1,0 +1,101 @@
+"""Product search: PostgreSQL full text per language plus trigram similarity for typos."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable
+
+from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramWordSimilarity
+from django.db import connection
+from django.db.models import F, FloatField, Q, QuerySet, Value
+from django.db.models.functions import Coalesce, Greatest
+
+from catalog.models import ProductTranslation
+
+SEARCH_CONFIGS = {"tr": "turkish", "de": "german", "fr": "french", "en": "english"}
+TRIGRAM_THRESHOLD = 0.3
+
+
+def search_config(language: str) -> str:
+    return SEARCH_CONFIGS.get(language, "simple")
+
+
+def fold_case(text: str, language: str) -> str:
+    """Lower-case with the language's rules: in Turkish İ→i and I→ı."""
+    if language in {"tr", "az"}:
+        text = text.replace("İ", "i").replace("I", "ı")
+    return text.lower()
+
+
+def fold_plain(text: str) -> str:
+    """Case- and accent-free text for typo-tolerant matching ("Çanta" ~ "canta")."""
+    text = text.replace("ı", "i").replace("İ", "i").replace("ß", "ss")
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
+
+
+def translations_index_update(translation_ids: Iterable[int] | None = None) -> int:
+    """Refresh the search columns of product translations (all, or the given ones)."""
+    rows = ProductTranslation.objects.select_related("product__brand").prefetch_related(
+        "product__variants"
+    )
+    if translation_ids is not None:
+        rows = rows.filter(pk__in=list(translation_ids))
+    updated = 0
+    batch: list[tuple[int, str, str, str, str, str]] = []
+    for translation in rows.iterator(chunk_size=1000):
+        product = translation.product
+        brand = product.brand.name if product.brand else ""
+        skus = " ".join(variant.sku for variant in product.variants.all())
+        language = translation.language
+        batch.append(
+            (
+                translation.pk,
+                search_config(language),
+                fold_case(f"{translation.name} {brand}", language),
+                fold_case(f"{translation.description} {translation.seo_title}", language),
+                skus.lower(),
+                fold_plain(translation.name)[:200],
+            )
+        )
+        if len(batch) >= 500:
+            updated += _write(batch)
+            batch = []
+    return updated + _write(batch)
+
+
+def _write(batch: list[tuple[int, str, str, str, str, str]]) -> int:
+    if not batch:
+        return 0
+    values = ", ".join(["(%s, %s::regconfig, %s, %s, %s, %s)"] * len(batch))
+    params = [value for row in batch for value in row]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE catalog_producttranslation AS t
+            SET search_name = v.plain,
+                search_vector = setweight(to_tsvector(v.config, v.title), 'A')
+                    || setweight(to_tsvector('simple', v.skus), 'A')
+                    || setweight(to_tsvector(v.config, v.body), 'B')
+            FROM (VALUES {values}) AS v(id, config, title, body, skus, plain)
+            WHERE t.id = v.id
+            """,  # noqa: S608 - only placeholders are interpolated
+            params,
+        )
+    return len(batch)
+
+
+def search_translations(text: str, language: str) -> QuerySet[ProductTranslation]:
+    """Translations in ``language`` matching ``text``, best first (annotated ``relevance``)."""
+    config = search_config(language)
+    query = SearchQuery(fold_case(text, language), config=config, search_type="websearch")
+    plain = fold_plain(text)
+    return (
+        ProductTranslation.objects.filter(language=language)
+        .annotate(
+            rank=Coalesce(SearchRank(F("search_vector"), query), Value(0.0)),
+            similarity=TrigramWordSimilarity(plain, "search_name"),
+        )
+        .filter(Q(search_vector=query) | Q(similarity__gte=TRIGRAM_THRESHOLD))
+        .annotate(relevance=Greatest(F("rank") * 2, F("similarity"), output_field=FloatField()))
+    )
