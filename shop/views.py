@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -38,11 +38,14 @@ def choose_market(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def home(request: HttpRequest, prefix: str) -> HttpResponse:
-    return render(request, "storefront/home.html")
-
-
 @require_GET
 def robots_txt(request: HttpRequest) -> HttpResponse:
-    lines = ["User-agent: *", "Disallow: /admin/", "Disallow: /market/", "Allow: /"]
+    lines = [
+        "User-agent: *",
+        "Disallow: /admin/",
+        "Disallow: /market/",
+        "Disallow: /*/search/",
+        "Allow: /",
+        f"Sitemap: {request.build_absolute_uri('/sitemap.xml')}",
+    ]
     return HttpResponse("\n".join(lines) + "\n", content_type="text/plain")

@@ -5,9 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import django_stubs_ext
 import environ
 from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
+
+# Lets generic Django classes (Sitemap[T], QuerySet[T]) be subscripted at run time.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 

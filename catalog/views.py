@@ -1,0 +1,257 @@
+"""Storefront pages: home, category listing, product, SKU redirect, search."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.paginator import Page, Paginator
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy as _
+
+from catalog.categories import CategoryNode, category_tree
+from catalog.jsonld import product_jsonld
+from catalog.models import Product, Variant
+from catalog.presenters import product_cards
+from catalog.selectors import (
+    ListingFilters,
+    category_products,
+    filtered,
+    listing_facets,
+    product_for_page,
+    product_slug_in_other_language,
+    product_slugs,
+    search_products,
+    storefront_products,
+    variant_for_sku,
+)
+from pricing.offers import PriceContext, offers_for
+from shop.context import MarketContext
+from shop.selectors import market_directory
+
+PAGE_SIZE = 24
+
+
+def _context(request: HttpRequest) -> MarketContext:
+    context: MarketContext | None = getattr(request, "market_context", None)
+    if context is None:
+        raise Http404
+    return context
+
+
+class ListingForm(forms.Form):
+    """Listing query parameters; invalid values are dropped, never an error page."""
+
+    sort = forms.ChoiceField(
+        choices=[
+            ("newest", _("Newest")),
+            ("price", _("Price: low to high")),
+            ("-price", _("Price: high to low")),
+            ("name", _("Name")),
+        ],
+        required=False,
+    )
+    brand = forms.TypedMultipleChoiceField(coerce=int, required=False)
+    value = forms.TypedMultipleChoiceField(coerce=int, required=False)
+    min_price = forms.DecimalField(min_value=0, max_digits=12, decimal_places=2, required=False)
+    max_price = forms.DecimalField(min_value=0, max_digits=12, decimal_places=2, required=False)
+    in_stock = forms.BooleanField(required=False)
+
+    def __init__(self, data: Any) -> None:
+        data = data.copy()
+        for field in ("min_price", "max_price"):
+            if field in data:
+                data[field] = data[field].replace(",", ".").strip()
+        super().__init__(data)
+        # Any integer is accepted here; unknown ids simply match nothing.
+        self.fields["brand"].valid_value = lambda value: str(value).isdigit()  # type: ignore[attr-defined]
+        self.fields["value"].valid_value = lambda value: str(value).isdigit()  # type: ignore[attr-defined]
+
+    def filters(self) -> ListingFilters:
+        self.is_valid()
+        data = self.cleaned_data
+        return ListingFilters(
+            brand_ids=tuple(data.get("brand") or ()),
+            attribute_value_ids=tuple(data.get("value") or ()),
+            price_min=data.get("min_price"),
+            price_max=data.get("max_price"),
+            in_stock_only=bool(data.get("in_stock")),
+            sort=data.get("sort") or "newest",
+        )
+
+
+def _page(request: HttpRequest, items: Any) -> Page:
+    paginator = Paginator(items, PAGE_SIZE)
+    return paginator.get_page(request.GET.get("page"))
+
+
+def _query_without_page(request: HttpRequest) -> str:
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
+
+
+def home(request: HttpRequest, prefix: str) -> HttpResponse:
+    context = _context(request)
+    newest = list(storefront_products(context).order_by("-published_at", "-id")[:12])
+    tree = category_tree()
+    return render(
+        request,
+        "storefront/home.html",
+        {
+            "cards": product_cards(newest, context),
+            "categories": [_category_link(node, context) for node in tree.children(None)],
+        },
+    )
+
+
+def _category_link(node: CategoryNode, context: MarketContext) -> dict[str, str]:
+    text = node.text(context.language)
+    slug = text.slug if text else node.code
+    return {"name": node.name(context.language), "url": context.url(f"/c/{slug}/")}
+
+
+def category(request: HttpRequest, prefix: str, slug: str) -> HttpResponse:
+    context = _context(request)
+    tree = category_tree()
+    node = tree.find(context.language, slug)
+    if node is None:
+        raise Http404(_("No such category here."))
+    form = ListingForm(request.GET)
+    filters = form.filters()
+    base = category_products(context, tree.subtree_ids(node))
+    page = _page(request, filtered(base, context, filters))
+    text = node.text(context.language)
+    return render(
+        request,
+        "storefront/category.html",
+        {
+            "category": node,
+            "category_name": node.name(context.language),
+            "category_text": text,
+            "breadcrumbs": [_category_link(a, context) for a in tree.ancestors(node)],
+            "subcategories": [_category_link(c, context) for c in tree.children(node)],
+            "page": page,
+            "cards": product_cards(list(page.object_list), context),
+            "facets": listing_facets(base, context.language),
+            "filters": filters,
+            "sorts": form.fields["sort"].choices,  # type: ignore[attr-defined]
+            "query": _query_without_page(request),
+            "currency": context.currency,
+        },
+    )
+
+
+def search(request: HttpRequest, prefix: str) -> HttpResponse:
+    context = _context(request)
+    text = request.GET.get("q", "").strip()[:200]
+    products = search_products(context, text) if text else Product.objects.none()
+    page = _page(request, products)
+    response = render(
+        request,
+        "storefront/search.html",
+        {
+            "q": text,
+            "page": page,
+            "cards": product_cards(list(page.object_list), context),
+            "query": _query_without_page(request),
+        },
+    )
+    return response
+
+
+def product(request: HttpRequest, prefix: str, slug: str) -> HttpResponse:
+    context = _context(request)
+    item = product_for_page(context, slug)
+    if item is None:
+        # A slug of another language (e.g. from x-default): move to this language's URL.
+        own_slug = product_slug_in_other_language(context, slug)
+        if own_slug and own_slug != slug:
+            query = request.META.get("QUERY_STRING", "")
+            url = context.url(f"/p/{own_slug}/") + (f"?{query}" if query else "")
+            return HttpResponsePermanentRedirect(url)
+        raise Http404(_("This product is not available here."))
+    variants = list(item.variants.all())
+    offers = offers_for(variants, PriceContext.from_market(context))
+    requested = request.GET.get("variant", "").strip().upper()
+    selected = next((v for v in variants if v.sku == requested), None)
+    if selected is None:
+        selected = next(
+            (v for v in variants if offers[v.pk].can_buy), variants[0] if variants else None
+        )
+    slugs = product_slugs(item.pk)
+    canonical = request.build_absolute_uri(context.url(f"/p/{slug}/"))
+    tree = category_tree()
+    category_node = tree.nodes.get(item.primary_category_id) if item.primary_category_id else None
+    breadcrumbs = []
+    if category_node is not None:
+        breadcrumbs = [
+            _category_link(n, context) for n in [*tree.ancestors(category_node), category_node]
+        ]
+    images = list(item.images.all())
+    return render(
+        request,
+        "storefront/product.html",
+        {
+            "product": item,
+            "variants": [
+                (variant, offers[variant.pk], _variant_label(variant, context.language))
+                for variant in variants
+            ],
+            "selected": selected,
+            "offer": offers[selected.pk] if selected else None,
+            "images": [
+                (image.detail.url, image.alt_in(context.language) or item.name)  # type: ignore[attr-defined]
+                for image in images
+                if image.detail
+            ],
+            "attributes": [
+                (value.attribute.name_in(context.language), value.name_in(context.language))
+                for value in item.attribute_values.all()
+            ],
+            "breadcrumbs": breadcrumbs,
+            "canonical_url": canonical,
+            "hreflang_alternates": product_alternates(request, item, slugs),
+            "jsonld": product_jsonld(
+                request, item, variants, offers, selected, images, canonical, context
+            ),
+        },
+    )
+
+
+def _variant_label(variant: Variant, language: str) -> str:
+    values = [value.name_in(language) for value in variant.option_values.all()]
+    return " / ".join(values) or variant.sku
+
+
+def product_alternates(
+    request: HttpRequest, item: Product, slugs: dict[str, str]
+) -> list[tuple[str, str]]:
+    """hreflang links for every market country where the product is visible, per language."""
+    directory = market_directory()
+    alternates = []
+    for market in directory.markets:
+        for country in market.countries:
+            if not item.is_visible_in(country):
+                continue
+            for language in market.languages:
+                if language in slugs:
+                    prefix = market.prefix_for(language=language, country=country)
+                    url = request.build_absolute_uri(f"/{prefix}/p/{slugs[language]}/")
+                    alternates.append((f"{language}-{country}", url))
+    default = directory.default
+    if alternates and default is not None and default.default_language in slugs:
+        x_default = f"/p/{slugs[default.default_language]}/"
+        alternates.append(("x-default", request.build_absolute_uri(x_default)))
+    return alternates
+
+
+def sku_redirect(request: HttpRequest, prefix: str, sku: str) -> HttpResponse:
+    """``/<prefix>/sku/<SKU>/`` → the product page showing that variant."""
+    context = _context(request)
+    found = variant_for_sku(context, sku)
+    if found is None:
+        raise Http404(_("No product with this SKU is available here."))
+    variant, slug = found
+    return redirect(context.url(f"/p/{slug}/") + f"?variant={variant.sku}")
