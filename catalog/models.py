@@ -281,7 +281,10 @@ class Product(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Product {self.pk}"
+        if self.pk is None:
+            return str(_("New product"))
+        names = {t.language: t.name for t in self.translations.all()}
+        return names.get("en") or next(iter(names.values()), f"#{self.pk}")
 
     def clean(self) -> None:
         self.visibility_countries = sorted({c.upper() for c in self.visibility_countries})

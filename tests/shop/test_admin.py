@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
+from catalog.models import Product, Variant
 from shop.models import CustomerGroup, Market, MarketCountry
 
 pytestmark = pytest.mark.django_db
@@ -92,8 +93,14 @@ def test_an_unknown_currency_is_refused(admin_client, demo_markets):
 
 
 def test_seed_demo_is_idempotent(db):
-    call_command("seed_demo")
-    call_command("seed_demo")
+    call_command("seed_demo", products=6, no_images=True)
+    call_command("seed_demo", products=6, no_images=True)
+
+    assert Product.objects.count() == 6
+    assert (
+        Variant.objects.filter(sku__in=["KRV-TEE-S", "KRV-TEE-M", "KRV-TEE-L", "KRV-MUG"]).count()
+        == 4
+    )
 
     assert sorted(Market.objects.values_list("code", "currency", "prices_include_tax")) == [
         ("eu", "EUR", True),
@@ -106,3 +113,19 @@ def test_seed_demo_is_idempotent(db):
     ) == ["AT", "DE", "FR", "NL"]
     assert Market.objects.get(is_default=True).code == "us"
     assert set(CustomerGroup.objects.values_list("code", flat=True)) == {"retail", "dealer"}
+
+
+def test_seed_demo_refuses_a_catalogue_without_the_reference_items(db):
+    with pytest.raises(CommandError, match="at least 2"):
+        call_command("seed_demo", products=1)
+
+    assert not Market.objects.exists()
+
+
+def test_seed_demo_generates_images_in_storefront_sizes(db):
+    call_command("seed_demo", products=3)
+
+    product = Product.objects.select_related("primary_image").get(variants__sku="KRV-MUG")
+    image = product.primary_image
+    assert image.alt_texts["de"] == "Kervan Becher"
+    assert image.listing.name.endswith("-400.webp") and image.detail.name.endswith("-1000.webp")

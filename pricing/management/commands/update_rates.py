@@ -24,7 +24,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        path: Path | None = options["file"]
+        # call_command() passes the option as given, not through argparse's type.
+        path = Path(options["file"]) if options["file"] else None
         try:
             report = rates_update(document=read_document(path))
         except RatesError as error:

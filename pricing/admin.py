@@ -1,0 +1,511 @@
+"""Admin for price lists, prices, exchange rates, tax and stock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any, cast
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db.models import Count, F, Q, QuerySet
+from django.forms.models import BaseInlineFormSet
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.functional import cached_property
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
+
+from pricing.derivation import RebuildReport, price_list_rebuild
+from pricing.models import (
+    ExchangeRate,
+    MarketPriceList,
+    MarketStockPool,
+    PriceEntry,
+    PriceList,
+    StockLevel,
+    StockPool,
+    TaxCategory,
+    TaxRate,
+)
+from pricing.rates import BASE_CURRENCY
+from pricing.services import derived_follow, price_unset
+
+PRICE_FIELDS = ("amount", "compare_at_amount", "sale_amount", "sale_starts_at", "sale_ends_at")
+UNITS_ADDED_BY_ACTION = 10
+
+
+def rebuild_reports_walk(reports: Iterable[RebuildReport]) -> Iterator[RebuildReport]:
+    """Every report with the reports of the lists that followed it."""
+    for report in reports:
+        yield report
+        yield from rebuild_reports_walk(report.followers)
+
+
+def rebuild_problems_tell(request: HttpRequest, reports: Iterable[RebuildReport]) -> None:
+    """A warning for each derived list that could not be recomputed."""
+    for report in rebuild_reports_walk(reports):
+        if report.problem:
+            messages.warning(
+                request,
+                gettext("Prices of the list %(list)s were not recomputed: %(problem)s.")
+                % {"list": report.price_list, "problem": report.problem},
+            )
+
+
+class SharedChoicesFormSet(BaseInlineFormSet):  # type: ignore[type-arg]
+    """Reads the options of each select once for the formset instead of once per row."""
+
+    @cached_property
+    def shared_choices(self) -> dict[str, list[Any]]:
+        return {
+            name: list(cast(Iterable[Any], field.choices))
+            for name, field in self.form.base_fields.items()
+            if isinstance(field, forms.ModelChoiceField)
+        }
+
+    def _construct_form(self, i: int, **kwargs: Any) -> Any:
+        form = super()._construct_form(i, **kwargs)  # type: ignore[misc]
+        for name, choices in self.shared_choices.items():
+            form.fields[name].choices = choices
+        return form
+
+
+def upper_currency_code(form: forms.ModelForm) -> str:  # type: ignore[type-arg]
+    return str(form.cleaned_data["currency"]).strip().upper()
+
+
+# Tax
+
+
+class TaxRateInline(admin.TabularInline):
+    model = TaxRate
+    extra = 1
+    fields = ["country", "region", "rate", "valid_from", "valid_to"]
+    autocomplete_fields = ["country", "region"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[TaxRate]:
+        return super().get_queryset(request).select_related("country", "region")
+
+
+@admin.register(TaxCategory)
+class TaxCategoryAdmin(admin.ModelAdmin):
+    list_display = ["name", "code", "rate_count"]
+    search_fields = ["name", "code"]
+    prepopulated_fields = {"code": ["name"]}
+    inlines = [TaxRateInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[TaxCategory]:
+        return super().get_queryset(request).annotate(rate_count=Count("rates"))
+
+    @admin.display(description=_("rates"), ordering="rate_count")
+    def rate_count(self, category: TaxCategory) -> int:
+        return getattr(category, "rate_count", 0)
+
+
+@admin.register(TaxRate)
+class TaxRateAdmin(admin.ModelAdmin):
+    list_display = ["category", "country", "region", "rate", "valid_from", "valid_to"]
+    list_filter = [("country", admin.RelatedOnlyFieldListFilter), "category"]
+    search_fields = ["country__name", "country__code", "region__name", "region__code"]
+    list_select_related = ["category", "country", "region"]
+    autocomplete_fields = ["country", "region"]
+    date_hierarchy = "valid_from"
+
+
+# Price lists and prices
+
+
+class PriceListForm(forms.ModelForm):  # type: ignore[type-arg]
+    class Meta:
+        model = PriceList
+        fields = [
+            "code",
+            "name",
+            "currency",
+            "includes_tax",
+            "tax_country",
+            "source",
+            "adjustment_percent",
+            "adjustment_amount",
+            "rounding",
+        ]
+
+    def clean_currency(self) -> str:
+        return upper_currency_code(self)
+
+
+@admin.register(PriceList)
+class PriceListAdmin(admin.ModelAdmin):
+    form = PriceListForm
+    list_display = [
+        "code",
+        "name",
+        "currency",
+        "includes_tax",
+        "tax_country",
+        "source",
+        "adjustment_percent",
+        "adjustment_amount",
+        "rounding",
+        "entry_count",
+        "updated_at",
+    ]
+    list_filter = ["currency", "includes_tax", ("source", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["code", "name"]
+    list_select_related = ["tax_country", "source"]
+    autocomplete_fields = ["tax_country"]
+    readonly_fields = ["entry_count", "updated_at"]
+    fieldsets = [
+        (None, {"fields": ["code", "name", "currency"]}),
+        (_("Tax"), {"fields": ["includes_tax", "tax_country"]}),
+        (
+            _("Derived prices"),
+            {
+                "fields": ["source", "adjustment_percent", "adjustment_amount", "rounding"],
+                "description": _(
+                    "Leave “derived from” empty for a list whose prices you type yourself. "
+                    "A derived list computes its prices from the other list's: net price, "
+                    "adjusted, converted at the latest exchange rate, taxed, then rounded."
+                ),
+            },
+        ),
+        (_("Prices"), {"fields": ["entry_count", "updated_at"]}),
+    ]
+    actions = ["recompute_derived_prices"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[PriceList]:
+        return super().get_queryset(request).annotate(entry_count=Count("entries"))
+
+    @admin.display(description=_("prices"), ordering="entry_count")
+    def entry_count(self, price_list: PriceList) -> int:
+        return getattr(price_list, "entry_count", 0)
+
+    def save_model(self, request: HttpRequest, obj: PriceList, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        rule_fields = {"source", "adjustment_percent", "adjustment_amount", "rounding"}
+        rule_fields |= {"includes_tax", "tax_country", "currency"}
+        if obj.is_derived and rule_fields & set(form.changed_data):
+            self.message_user(
+                request,
+                gettext(
+                    "The rule of %(list)s changed. Its prices change when you run "
+                    "“Recompute derived prices” on it."
+                )
+                % {"list": obj},
+                messages.INFO,
+            )
+
+    @admin.action(description=_("Recompute derived prices"))
+    def recompute_derived_prices(self, request: HttpRequest, queryset: QuerySet[PriceList]) -> None:
+        for price_list in queryset.select_related("source").order_by("code"):
+            if price_list.is_derived:
+                reports = [price_list_rebuild(price_list)]
+            else:
+                reports = derived_follow(price_list)
+                if not reports:
+                    self.message_user(
+                        request,
+                        gettext("No price list is derived from %(list)s: nothing to recompute.")
+                        % {"list": price_list},
+                        messages.WARNING,
+                    )
+                    continue
+            updated = sum(report.total_updated for report in reports)
+            has_problems = any(report.problem for report in rebuild_reports_walk(reports))
+            if updated or not has_problems:
+                self.message_user(
+                    request,
+                    ngettext(
+                        "%(list)s: %(count)d price recomputed.",
+                        "%(list)s: %(count)d prices recomputed.",
+                        updated,
+                    )
+                    % {"list": price_list, "count": updated},
+                    messages.SUCCESS,
+                )
+            rebuild_problems_tell(request, reports)
+
+
+class PriceEntryForm(forms.ModelForm):  # type: ignore[type-arg]
+    """A price typed here is the merchant's: on a derived list it overrides the rule.
+
+    Unticking “set by hand” on a derived list, without typing a price, hands
+    the price back to the rule.
+    """
+
+    class Meta:
+        model = PriceEntry
+        fields = ["price_list", *PRICE_FIELDS, "is_manual"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in ("amount", "compare_at_amount", "sale_amount"):
+            self.fields[name].validators.append(
+                MinValueValidator(0, message=_("A price cannot be negative."))
+            )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned_data = super().clean() or {}
+        starts, ends = cleaned_data.get("sale_starts_at"), cleaned_data.get("sale_ends_at")
+        if starts and ends and ends <= starts:
+            self.add_error("sale_ends_at", _("The sale must end after it starts."))
+        price_list: PriceList | None = cleaned_data.get("price_list")
+        price_typed = any(name in self.changed_data for name in PRICE_FIELDS)
+        if price_list is not None and (
+            not price_list.is_derived or (price_typed and "is_manual" not in self.changed_data)
+        ):
+            cleaned_data["is_manual"] = True
+        return cleaned_data
+
+
+class PriceEntryInline(admin.TabularInline):
+    """A variant's price in each price list (shown on the variant's page)."""
+
+    model = PriceEntry
+    form = PriceEntryForm
+    formset = SharedChoicesFormSet
+    extra = 1
+    fields = ["price_list", *PRICE_FIELDS, "is_manual"]
+    verbose_name_plural = _("prices in the price lists")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[PriceEntry]:
+        return super().get_queryset(request).select_related("price_list").order_by("price_list")
+
+
+def price_entries_follow(request: HttpRequest, formset: BaseInlineFormSet) -> None:  # type: ignore[type-arg]
+    """After a variant's prices were saved: derived lists follow them.
+
+    A manual price is passed on to the lists derived from its list; an entry
+    handed back to the rule is recomputed; a removed price is unset, so a
+    derived list's rule price comes back.
+    """
+    variant_id = formset.instance.pk
+    reports: list[RebuildReport] = []
+    saved: list[PriceEntry] = [
+        *formset.new_objects,
+        *(entry for entry, _changed in formset.changed_objects),
+    ]
+    for entry in saved:
+        if entry.is_manual:
+            reports += derived_follow(entry.price_list, variant_ids=[variant_id])
+        else:
+            reports.append(price_list_rebuild(entry.price_list, variant_ids=[variant_id]))
+    for entry in formset.deleted_objects:
+        price_unset(price_list=entry.price_list, variant_id=variant_id)
+    rebuild_problems_tell(request, reports)
+
+
+# Exchange rates
+
+
+class ExchangeRateForm(forms.ModelForm):  # type: ignore[type-arg]
+    """Rates typed by the merchant are always manual ones."""
+
+    class Meta:
+        model = ExchangeRate
+        fields = ["currency", "rate", "effective_date", "source", "is_pinned"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if "source" in self.fields:
+            self.fields["source"].disabled = True
+            if self.instance.pk is None:
+                self.instance.source = ExchangeRate.Source.MANUAL
+                self.initial["source"] = ExchangeRate.Source.MANUAL
+
+    def clean_currency(self) -> str:
+        currency = upper_currency_code(self)
+        if currency == BASE_CURRENCY:
+            raise ValidationError(_("Rates are units per euro: the euro itself is always 1."))
+        return currency
+
+    def clean_rate(self) -> Any:
+        rate = self.cleaned_data["rate"]
+        if rate is not None and rate <= 0:
+            raise ValidationError(_("A rate must be more than zero."))
+        return rate
+
+
+@admin.register(ExchangeRate)
+class ExchangeRateAdmin(admin.ModelAdmin):
+    """ECB reference rates are history and stay as they arrived; manual rates can be edited."""
+
+    form = ExchangeRateForm
+    list_display = ["currency", "rate", "effective_date", "source", "is_pinned", "created_at"]
+    list_filter = ["source", "is_pinned", "currency"]
+    search_fields = ["currency"]
+    date_hierarchy = "effective_date"
+    fields = ["currency", "rate", "effective_date", "source", "is_pinned"]
+
+    def has_change_permission(self, request: HttpRequest, obj: ExchangeRate | None = None) -> bool:
+        if obj is not None and obj.source == ExchangeRate.Source.ECB:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: ExchangeRate | None = None) -> bool:
+        if obj is not None and obj.source == ExchangeRate.Source.ECB:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def save_model(self, request: HttpRequest, obj: ExchangeRate, form: Any, change: bool) -> None:
+        if not change:
+            obj.source = ExchangeRate.Source.MANUAL
+        super().save_model(request, obj, form, change)
+        self.message_user(
+            request,
+            gettext(
+                "Derived price lists keep their prices until they are recomputed: "
+                "select them under Price lists and run “Recompute derived prices”."
+            ),
+            messages.INFO,
+        )
+
+
+# Stock
+
+
+@admin.register(StockPool)
+class StockPoolAdmin(admin.ModelAdmin):
+    list_display = ["name", "code", "country"]
+    search_fields = ["name", "code"]
+    list_select_related = ["country"]
+    autocomplete_fields = ["country"]
+    prepopulated_fields = {"code": ["name"]}
+
+
+class StockLevelForm(forms.ModelForm):  # type: ignore[type-arg]
+    """Explains, before the database refuses it, a quantity below what orders hold."""
+
+    class Meta:
+        model = StockLevel
+        fields = ["quantity"]
+
+    def clean_quantity(self) -> int:
+        quantity: int = self.cleaned_data["quantity"]
+        if quantity < 0:
+            raise ValidationError(_("The quantity cannot be negative."))
+        level: StockLevel = self.instance
+        if quantity < level.reserved and not level.allows_backorder:
+            raise ValidationError(
+                ngettext(
+                    "%(reserved)d unit is reserved for orders: the quantity cannot be lower.",
+                    "%(reserved)d units are reserved for orders: the quantity cannot be lower.",
+                    level.reserved,
+                )
+                % {"reserved": level.reserved}
+            )
+        return quantity
+
+
+class StockLevelInline(admin.TabularInline):
+    """A variant's stock in each pool (shown on the variant's page)."""
+
+    model = StockLevel
+    form = StockLevelForm
+    formset = SharedChoicesFormSet
+    extra = 1
+    fields = ["pool", "quantity", "reserved"]
+    readonly_fields = ["reserved"]
+    verbose_name_plural = _("stock in the pools")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[StockLevel]:
+        return super().get_queryset(request).select_related("pool").order_by("pool__name")
+
+
+@admin.register(StockLevel)
+class StockLevelAdmin(admin.ModelAdmin):
+    form = StockLevelForm
+    list_display = ["variant", "pool", "quantity", "reserved", "available_units", "updated_at"]
+    list_editable = ["quantity"]
+    list_filter = ["pool", "allows_backorder"]
+    search_fields = ["variant__sku"]
+    list_select_related = ["variant", "pool"]
+    autocomplete_fields = ["variant"]
+    fields = ["variant", "pool", "quantity", "reserved", "allows_backorder", "updated_at"]
+    actions = ["quantity_set_zero", "quantity_add_ten"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: StockLevel | None = None) -> list[str]:
+        locked = ["variant", "pool"] if obj is not None else []
+        return [*locked, "reserved", "allows_backorder", "updated_at"]
+
+    def get_changelist_form(self, request: HttpRequest, **kwargs: Any) -> Any:
+        return super().get_changelist_form(request, form=StockLevelForm, **kwargs)
+
+    @admin.display(description=_("available"))
+    def available_units(self, level: StockLevel) -> int:
+        return level.quantity - level.reserved
+
+    @admin.action(description=_("Set quantity to zero"))
+    def quantity_set_zero(self, request: HttpRequest, queryset: QuerySet[StockLevel]) -> None:
+        held_for_orders = Q(reserved__gt=0, allows_backorder=False)
+        kept = queryset.filter(held_for_orders).count()
+        count = queryset.exclude(held_for_orders).update(quantity=0, updated_at=timezone.now())
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d stock level set to zero.", "%(count)d stock levels set to zero.", count
+            )
+            % {"count": count},
+            messages.SUCCESS,
+        )
+        if kept:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d stock level kept its quantity: units are reserved for orders "
+                    "and the variant does not allow backorder.",
+                    "%(count)d stock levels kept their quantity: units are reserved for orders "
+                    "and the variants do not allow backorder.",
+                    kept,
+                )
+                % {"count": kept},
+                messages.WARNING,
+            )
+
+    @admin.action(description=_("Add 10 units"))
+    def quantity_add_ten(self, request: HttpRequest, queryset: QuerySet[StockLevel]) -> None:
+        count = queryset.update(
+            quantity=F("quantity") + UNITS_ADDED_BY_ACTION, updated_at=timezone.now()
+        )
+        self.message_user(
+            request,
+            ngettext(
+                "%(units)d units added to %(count)d stock level.",
+                "%(units)d units added to each of %(count)d stock levels.",
+                count,
+            )
+            % {"units": UNITS_ADDED_BY_ACTION, "count": count},
+            messages.SUCCESS,
+        )
+
+
+# What markets use
+
+
+@admin.register(MarketPriceList)
+class MarketPriceListAdmin(admin.ModelAdmin):
+    """The price list of each market, and of customer groups within it."""
+
+    list_display = ["market", "customer_group_or_retail", "price_list"]
+    list_filter = ["market", "customer_group"]
+    list_select_related = ["market", "customer_group", "price_list"]
+    autocomplete_fields = ["market", "price_list"]
+    ordering = ["market", "customer_group"]
+
+    @admin.display(description=_("customer group"), ordering="customer_group")
+    def customer_group_or_retail(self, link: MarketPriceList) -> str:
+        return str(link.customer_group) if link.customer_group else gettext("Retail")
+
+
+@admin.register(MarketStockPool)
+class MarketStockPoolAdmin(admin.ModelAdmin):
+    """The stock pools each market sells from, in the order it draws from them."""
+
+    list_display = ["market", "pool", "position"]
+    list_editable = ["position"]
+    list_filter = ["market", "pool"]
+    list_select_related = ["market", "pool"]
+    autocomplete_fields = ["market", "pool"]
+    ordering = ["market", "position"]

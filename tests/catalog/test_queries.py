@@ -1,0 +1,80 @@
+"""Query budgets: a page costs the same number of queries whatever it shows.
+
+Market and pricing configuration and the category tree come from the cache
+(warmed by a first request), so each count below is pure page work.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from catalog.demo import generated_specs, products_bulk_create
+from catalog.models import AttributeValue, Brand
+from pricing.derivation import derived_prices_rebuild
+
+pytestmark = pytest.mark.usefixtures("demo_shop")
+
+
+def grow_catalogue(count: int) -> None:
+    products_bulk_create(list(generated_specs(count, prefix=f"Q{count}")))
+    derived_prices_rebuild()
+
+
+def queries_for(client, url: str, django_assert_max_num_queries, budget: int) -> int:
+    client.get(url)  # warm caches
+    with django_assert_max_num_queries(budget) as captured:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(captured.captured_queries)
+
+
+# Home: newest products (1), their variants (1), offers: prices, tax, stock (3).
+HOME = 5
+# Category: products page (1), count (1), variants (1), offers (3), brand and
+# attribute facets (2).
+CATEGORY = 8
+# Category with every filter: the same, plus resolving the attribute values (1).
+CATEGORY_FILTERED = 9
+# Product: product with text (1), variants (1), their options (1), images (1),
+# attributes (1), offers (3), slugs in other languages for hreflang (1).
+PRODUCT = 9
+# Search: results page (1), count (1), variants (1), offers (3).
+SEARCH = 6
+
+
+@pytest.mark.parametrize(
+    ("url", "budget"),
+    [
+        ("/de-de/", HOME),
+        ("/de-de/c/kleidung/", CATEGORY),
+        (
+            "/de-de/c/kleidung/?sort=price&in_stock=1&brand={brand}&value={cotton}&min_price=1",
+            CATEGORY_FILTERED,
+        ),
+        ("/de-de/p/kervan-t-shirt/", PRODUCT),
+        ("/de-de/search/?q=shirt", SEARCH),
+    ],
+)
+def test_page_queries_do_not_grow_with_the_catalogue(
+    client, django_assert_max_num_queries, url, budget
+):
+    url = url.format(
+        brand=Brand.objects.get(name="Kervan").pk,
+        cotton=AttributeValue.objects.get(attribute__code="material", code="cotton").pk,
+    )
+    small = queries_for(client, url, django_assert_max_num_queries, budget)
+    grow_catalogue(60)
+    large = queries_for(client, url, django_assert_max_num_queries, budget)
+
+    assert (small, large) == (budget, budget)
+
+
+def test_product_page_queries_do_not_grow_with_variants(client, django_assert_max_num_queries):
+    one_variant = queries_for(
+        client, "/en-gb/p/kervan-mug/", django_assert_max_num_queries, PRODUCT
+    )
+    three_variants = queries_for(
+        client, "/en-gb/p/kervan-t-shirt/", django_assert_max_num_queries, PRODUCT
+    )
+
+    assert one_variant == three_variants == PRODUCT
