@@ -17,6 +17,8 @@ from stdnum import ean
 from stdnum.exceptions import ValidationError as StdnumError
 from treebeard.mp_tree import MP_Node
 
+from shop.page_cache import ChangesStorefront, content_changed
+
 LANGUAGE_CHOICES = settings.LANGUAGES
 
 
@@ -43,7 +45,7 @@ def translated(names: dict[str, str], language: str, fallback: str = "") -> str:
     return names.get(language) or names.get("en") or next(iter(names.values()), fallback)
 
 
-class Brand(models.Model):
+class Brand(ChangesStorefront):
     name = models.CharField(_("name"), max_length=100, unique=True)
     slug = models.SlugField(_("slug"), max_length=100, unique=True)
 
@@ -84,6 +86,7 @@ def _on_commit_forget_categories() -> None:
     from catalog.categories import category_tree_invalidate
 
     transaction.on_commit(category_tree_invalidate)
+    content_changed()
 
 
 class CategoryTranslation(models.Model):
@@ -116,7 +119,7 @@ class CategoryTranslation(models.Model):
         return result
 
 
-class Attribute(models.Model):
+class Attribute(ChangesStorefront):
     """A property such as material, size or colour; option attributes tell variants apart."""
 
     code = models.SlugField(_("code"), max_length=50, unique=True)
@@ -136,7 +139,7 @@ class Attribute(models.Model):
         return translated(self.names, language, self.code)
 
 
-class AttributeValue(models.Model):
+class AttributeValue(ChangesStorefront):
     attribute = models.ForeignKey(Attribute, on_delete=models.CASCADE, related_name="values")
     code = models.SlugField(_("code"), max_length=50)
     names = models.JSONField(_("names"), default=dict)
@@ -157,7 +160,7 @@ class AttributeValue(models.Model):
         return translated(self.names, language, self.code)
 
 
-class ProductType(models.Model):
+class ProductType(ChangesStorefront):
     name = models.CharField(_("name"), max_length=100, unique=True)
     option_attributes = models.ManyToManyField(
         Attribute,
@@ -191,7 +194,7 @@ class ProductQuerySet(models.QuerySet["Product"]):
         return self.published().filter(Product.visibility_condition(country))
 
 
-class Product(models.Model):
+class Product(ChangesStorefront):
     product_type = models.ForeignKey(
         ProductType, on_delete=models.PROTECT, related_name="products", verbose_name=_("type")
     )
@@ -315,7 +318,7 @@ class Product(models.Model):
         return True
 
 
-class ProductTranslation(models.Model):
+class ProductTranslation(ChangesStorefront):
     """Name, slug, description and SEO text of a product in one language."""
 
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="translations")
@@ -348,7 +351,7 @@ class ProductTranslation(models.Model):
         return self.name
 
 
-class ProductImage(models.Model):
+class ProductImage(ChangesStorefront):
     """An uploaded image and the renditions the storefront serves."""
 
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="images")
@@ -377,7 +380,7 @@ class VariantQuerySet(models.QuerySet["Variant"]):
         return self.filter(is_active=True)
 
 
-class Variant(models.Model):
+class Variant(ChangesStorefront):
     """A sellable item ("sub-product"): one SKU of a product."""
 
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="variants")

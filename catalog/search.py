@@ -11,6 +11,7 @@ from django.db.models import F, FloatField, Q, QuerySet, Value
 from django.db.models.functions import Coalesce, Greatest
 
 from catalog.models import ProductTranslation
+from shop.page_cache import content_changed
 
 SEARCH_CONFIGS = {"tr": "turkish", "de": "german", "fr": "french", "en": "english"}
 TRIGRAM_THRESHOLD = 0.3
@@ -61,6 +62,7 @@ def translations_index_update(translation_ids: Iterable[int] | None = None) -> i
         if len(batch) >= 500:
             updated += _write(batch)
             batch = []
+    content_changed()
     return updated + _write(batch)
 
 

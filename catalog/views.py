@@ -28,6 +28,7 @@ from catalog.selectors import (
 )
 from pricing.offers import PriceContext, offers_for
 from shop.context import MarketContext
+from shop.page_cache import cached_page
 from shop.selectors import market_directory
 
 PAGE_SIZE = 24
@@ -92,6 +93,7 @@ def _query_without_page(request: HttpRequest) -> str:
     return query.urlencode()
 
 
+@cached_page
 def home(request: HttpRequest, prefix: str) -> HttpResponse:
     context = _context(request)
     newest = list(storefront_products(context).order_by("-published_at", "-id")[:12])
@@ -112,6 +114,7 @@ def _category_link(node: CategoryNode, context: MarketContext) -> dict[str, str]
     return {"name": node.name(context.language), "url": context.url(f"/c/{slug}/")}
 
 
+@cached_page
 def category(request: HttpRequest, prefix: str, slug: str) -> HttpResponse:
     context = _context(request)
     tree = category_tree()
@@ -143,6 +146,7 @@ def category(request: HttpRequest, prefix: str, slug: str) -> HttpResponse:
     )
 
 
+@cached_page
 def search(request: HttpRequest, prefix: str) -> HttpResponse:
     context = _context(request)
     text = request.GET.get("q", "").strip()[:200]
@@ -161,6 +165,7 @@ def search(request: HttpRequest, prefix: str) -> HttpResponse:
     return response
 
 
+@cached_page
 def product(request: HttpRequest, prefix: str, slug: str) -> HttpResponse:
     context = _context(request)
     item = product_for_page(context, slug)

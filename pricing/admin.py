@@ -9,10 +9,9 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
-from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
@@ -30,7 +29,7 @@ from pricing.models import (
     TaxRate,
 )
 from pricing.rates import BASE_CURRENCY
-from pricing.services import derived_follow, price_unset
+from pricing.services import derived_follow, price_unset, stock_levels_add, stock_levels_zero
 
 PRICE_FIELDS = ("amount", "compare_at_amount", "sale_amount", "sale_starts_at", "sale_ends_at")
 UNITS_ADDED_BY_ACTION = 10
@@ -439,9 +438,7 @@ class StockLevelAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Set quantity to zero"))
     def quantity_set_zero(self, request: HttpRequest, queryset: QuerySet[StockLevel]) -> None:
-        held_for_orders = Q(reserved__gt=0, allows_backorder=False)
-        kept = queryset.filter(held_for_orders).count()
-        count = queryset.exclude(held_for_orders).update(quantity=0, updated_at=timezone.now())
+        count, kept = stock_levels_zero(queryset)
         self.message_user(
             request,
             ngettext(
@@ -466,9 +463,7 @@ class StockLevelAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Add 10 units"))
     def quantity_add_ten(self, request: HttpRequest, queryset: QuerySet[StockLevel]) -> None:
-        count = queryset.update(
-            quantity=F("quantity") + UNITS_ADDED_BY_ACTION, updated_at=timezone.now()
-        )
+        count = stock_levels_add(queryset, units=UNITS_ADDED_BY_ACTION)
         self.message_user(
             request,
             ngettext(

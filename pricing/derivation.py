@@ -15,6 +15,7 @@ from pricing.models import PriceEntry, PriceList
 from pricing.money import HUNDRED, add_tax, remove_tax, round_price
 from pricing.rates import latest_rates
 from pricing.tax import TaxTable, rate_in, tax_table
+from shop.page_cache import content_changed
 
 BATCH_SIZE = 2000
 
@@ -151,6 +152,7 @@ def price_list_rebuild(
         stale = own_entries.filter(is_manual=False).exclude(Exists(has_source))
         report.removed, _ = stale.delete()
         PriceList.objects.filter(pk=price_list.pk).update(updated_at=now)
+        content_changed()
     for follower in price_list.derived_lists.select_related("source").order_by("code"):
         report.followers.append(
             price_list_rebuild(follower, variant_ids=variant_ids, rates=rates, on=on)

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django_stubs_ext import StrOrPromise
 
 from shop.models import validate_currency_code
+from shop.page_cache import ChangesStorefront
 
 
 def amount_field(verbose_name: StrOrPromise, **options: object) -> models.DecimalField:  # type: ignore[type-arg]
@@ -19,7 +20,7 @@ def amount_field(verbose_name: StrOrPromise, **options: object) -> models.Decima
     return models.DecimalField(verbose_name, max_digits=14, decimal_places=4, **options)  # type: ignore[arg-type]
 
 
-class InvalidatesPricingConfig(models.Model):
+class InvalidatesPricingConfig(ChangesStorefront):
     """Saving or deleting changes what markets price with: drop the cached config."""
 
     class Meta:
@@ -54,7 +55,7 @@ class TaxCategory(models.Model):
         return self.name
 
 
-class TaxRate(models.Model):
+class TaxRate(ChangesStorefront):
     """The rate of a tax category in a country (or US state) for a period."""
 
     category = models.ForeignKey(
@@ -206,7 +207,7 @@ class PriceList(InvalidatesPricingConfig):
             ancestor = ancestor.source
 
 
-class PriceEntry(models.Model):
+class PriceEntry(ChangesStorefront):
     """The price of a variant in a price list."""
 
     price_list = models.ForeignKey(PriceList, on_delete=models.CASCADE, related_name="entries")
@@ -291,7 +292,7 @@ class MarketPriceList(InvalidatesPricingConfig):
         return f"{self.market} / {self.customer_group or _('retail')}: {self.price_list}"
 
 
-class ExchangeRate(models.Model):
+class ExchangeRate(ChangesStorefront):
     """Units of ``currency`` per one euro on a date (ECB reference or set by hand)."""
 
     class Source(models.TextChoices):
@@ -328,7 +329,7 @@ class ExchangeRate(models.Model):
         return f"1 EUR = {self.rate} {self.currency} ({self.effective_date})"
 
 
-class StockPool(models.Model):
+class StockPool(ChangesStorefront):
     """A stock location or allocation ("country-based stock"), e.g. a warehouse."""
 
     code = models.SlugField(_("code"), max_length=40, unique=True)
@@ -377,7 +378,7 @@ class MarketStockPool(InvalidatesPricingConfig):
         return f"{self.market} ← {self.pool}"
 
 
-class StockLevel(models.Model):
+class StockLevel(ChangesStorefront):
     """How many of a variant a pool holds, and how many are promised to orders.
 
     ``allows_backorder`` copies the variant's flag (kept true by a composite

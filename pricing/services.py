@@ -7,9 +7,12 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from django.db import transaction
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
 
 from pricing.derivation import RebuildReport, price_list_rebuild
 from pricing.models import MarketPriceList, MarketStockPool, PriceEntry, PriceList, StockLevel
+from shop.page_cache import content_changed
 
 if TYPE_CHECKING:
     from catalog.models import Variant
@@ -91,3 +94,24 @@ def stock_set(*, variant: Variant, pool_id: int, quantity: int) -> StockLevel:
     level.quantity = quantity
     level.save(update_fields=["quantity", "allows_backorder", "updated_at"])
     return level
+
+
+@transaction.atomic
+def stock_levels_zero(levels: QuerySet[StockLevel]) -> tuple[int, int]:
+    """Set quantities to zero in SQL; rows holding reservations without backorder keep theirs.
+
+    Returns (changed, kept).
+    """
+    held_for_orders = Q(reserved__gt=0, allows_backorder=False)
+    kept = levels.filter(held_for_orders).count()
+    changed = levels.exclude(held_for_orders).update(quantity=0, updated_at=timezone.now())
+    content_changed()
+    return changed, kept
+
+
+@transaction.atomic
+def stock_levels_add(levels: QuerySet[StockLevel], *, units: int) -> int:
+    """Add ``units`` to every level in one UPDATE (no read-then-write)."""
+    changed = levels.update(quantity=F("quantity") + units, updated_at=timezone.now())
+    content_changed()
+    return changed

@@ -8,6 +8,7 @@ from django.core.cache import cache
 
 from shop.context import MarketInfo
 from shop.models import Market
+from shop.page_cache import content_changed
 
 MARKET_DIRECTORY_CACHE_KEY = "shop:market-directory:v1"
 MARKET_DIRECTORY_TIMEOUT = 60 * 10
@@ -41,6 +42,7 @@ def market_directory() -> MarketDirectory:
 
 def market_directory_invalidate() -> None:
     cache.delete(MARKET_DIRECTORY_CACHE_KEY)
+    content_changed()
 
 
 def _build_market_directory() -> MarketDirectory:

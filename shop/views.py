@@ -7,6 +7,7 @@ from django.shortcuts import redirect
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from shop.health import health_report
@@ -22,6 +23,9 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse(payload, status=200 if report["ok"] else 503)
 
 
+# No CSRF token: the form is on cached pages, and the only effect is a
+# preference cookie that the visitor can change again at any time.
+@csrf_exempt
 @require_POST
 def choose_market(request: HttpRequest) -> HttpResponse:
     """Store the visitor's explicit country/language choice and go there."""

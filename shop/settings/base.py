@@ -144,6 +144,8 @@ STORAGES = {
 # CIDRs of reverse proxies whose X-Forwarded-For header is believed.
 TRUSTED_PROXIES: list[str] = env.list("TRUSTED_PROXIES", default=[])
 MARKET_COOKIE_NAME = "kervan_market"
+# Seconds an anonymous storefront page may be served from the cache (0: off).
+STOREFRONT_CACHE_SECONDS = env.int("STOREFRONT_CACHE_SECONDS", default=60)
 MARKET_COOKIE_AGE = 60 * 60 * 24 * 365
 
 # Money

@@ -10,6 +10,7 @@ from .base import REDIS_URL  # noqa: E402
 DEBUG = False
 SECRET_KEY = "test-secret-key"
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
+STOREFRONT_CACHE_SECONDS = 0  # tests of the page cache switch it on
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},

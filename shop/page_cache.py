@@ -1,0 +1,91 @@
+"""Whole-page cache for anonymous storefront visitors.
+
+A page is stored per host, path and query (the path carries the market,
+country and language). Every change that can alter a page (prices, stock,
+products, categories, markets) bumps one content version, which retires all
+stored pages at once; a short lifetime bounds what time alone changes (a
+sale that starts or ends). Signed-in shoppers, whose customer group may have
+its own prices, are never served from the cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import models, transaction
+from django.http import HttpRequest, HttpResponse
+from django.utils import translation
+
+VERSION_KEY = "storefront:content-version"
+
+
+def content_version() -> int:
+    version = cache.get(VERSION_KEY)
+    if version is None:
+        cache.add(VERSION_KEY, 1, None)
+        version = cache.get(VERSION_KEY, 1)
+    return int(version)
+
+
+def _bump() -> None:
+    try:
+        cache.incr(VERSION_KEY)
+    except ValueError:
+        cache.add(VERSION_KEY, 1, None)
+
+
+def content_changed() -> None:
+    """Retire every cached page once the current transaction commits."""
+    transaction.on_commit(_bump)
+
+
+class ChangesStorefront(models.Model):
+    """Saving or deleting a row of this model changes what storefront pages show."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        super().save(*args, **kwargs)
+        content_changed()
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        result = super().delete(*args, **kwargs)
+        content_changed()
+        return result
+
+
+def cached_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Serve anonymous GETs of a storefront view from the cache."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        seconds = settings.STOREFRONT_CACHE_SECONDS
+        if not seconds or request.method != "GET" or request.user.is_authenticated:
+            return view(request, *args, **kwargs)
+        address = f"{request.get_host()}{request.get_full_path()}"
+        digest = hashlib.sha256(address.encode()).hexdigest()[:32]
+        key = f"storefront:page:{content_version()}:{digest}"
+        stored = cache.get(key)
+        if stored is not None:
+            content, content_type, language = stored
+            response = HttpResponse(content, content_type=content_type)
+            response["Content-Language"] = language
+            response["X-Page-Cache"] = "hit"
+            return response
+        response = view(request, *args, **kwargs)
+        if response.status_code == 200 and not response.streaming and not response.cookies:
+            cache.set(
+                key,
+                (response.content, response["Content-Type"], translation.get_language()),
+                seconds,
+            )
+            response["X-Page-Cache"] = "miss"
+        return response
+
+    return wrapper
