@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from stdnum import ean
 from stdnum.exceptions import ValidationError as StdnumError
-from treebeard.mp_tree import MP_Node
+from treebeard.mp_tree import MP_Node, MP_NodeManager
 
 from shop.page_cache import ChangesStorefront, content_changed
 
@@ -58,12 +58,36 @@ class Brand(ChangesStorefront):
         return self.name
 
 
-class Category(MP_Node):
+class ChangesCategoryTree(models.Model):
+    """Saving or deleting changes the cached category tree and the pages showing it."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().save(*args, **kwargs)
+        from catalog.categories import category_tree_invalidate
+
+        transaction.on_commit(category_tree_invalidate)
+        content_changed()
+
+    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        result = super().delete(*args, **kwargs)
+        from catalog.categories import category_tree_invalidate
+
+        transaction.on_commit(category_tree_invalidate)
+        content_changed()
+        return result
+
+
+class Category(ChangesCategoryTree, MP_Node):
     """A node of the category tree; names and slugs live in CategoryTranslation."""
 
     code = models.SlugField(_("code"), max_length=100, unique=True)  # type: ignore[var-annotated]
     is_active = models.BooleanField(_("active"), default=True)  # type: ignore[var-annotated]
     node_order_by = ["code"]
+
+    objects = MP_NodeManager()  # type: ignore[django-manager-missing]
 
     class Meta:
         verbose_name = _("category")
@@ -72,24 +96,8 @@ class Category(MP_Node):
     def __str__(self) -> str:
         return self.code
 
-    def save(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
-        super().save(*args, **kwargs)
-        _on_commit_forget_categories()
 
-    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        result = super().delete(*args, **kwargs)
-        _on_commit_forget_categories()
-        return result
-
-
-def _on_commit_forget_categories() -> None:
-    from catalog.categories import category_tree_invalidate
-
-    transaction.on_commit(category_tree_invalidate)
-    content_changed()
-
-
-class CategoryTranslation(models.Model):
+class CategoryTranslation(ChangesCategoryTree):
     category = models.ForeignKey(Category, on_delete=models.CASCADE, related_name="translations")
     language = models.CharField(_("language"), max_length=10, choices=LANGUAGE_CHOICES)
     name = models.CharField(_("name"), max_length=150)
@@ -108,15 +116,6 @@ class CategoryTranslation(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-    def save(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
-        super().save(*args, **kwargs)
-        _on_commit_forget_categories()
-
-    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        result = super().delete(*args, **kwargs)
-        _on_commit_forget_categories()
-        return result
 
 
 class Attribute(ChangesStorefront):
@@ -218,7 +217,7 @@ class Product(ChangesStorefront):
         verbose_name=_("main category"),
         help_text=_("Used for breadcrumbs."),
     )
-    attribute_values = models.ManyToManyField(
+    attribute_values = models.ManyToManyField(  # type: ignore[var-annotated]
         AttributeValue, blank=True, related_name="products", verbose_name=_("attributes")
     )
     tax_category = models.ForeignKey(

@@ -10,6 +10,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from pricing.models import PriceEntry, PriceList
 from pricing.money import HUNDRED, add_tax, remove_tax, round_price
@@ -66,11 +67,13 @@ def price_rule_for(
     """The list's rule, or a sentence saying why it cannot be applied."""
     source = price_list.source
     if source is None:
-        return f"{price_list.code} is not derived from another list"
+        return gettext("%(code)s is not derived from another list") % {"code": price_list.code}
     rates = rates if rates is not None else latest_rates()
     missing = [c for c in (source.currency, price_list.currency) if c not in rates]
     if missing:
-        return f"no exchange rate for {', '.join(missing)}: run update_rates or add one by hand"
+        return gettext(
+            "no exchange rate for %(currencies)s: run update_rates or add one by hand"
+        ) % {"currencies": ", ".join(missing)}
     return PriceRule(
         source_includes_tax=source.includes_tax,
         source_tax_country=source.tax_country_id,

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models, transaction
 from django.db.models import F, Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_stubs_ext import StrOrPromise
 
@@ -155,7 +156,7 @@ class PriceList(InvalidatesPricingConfig):
         max_digits=7,
         decimal_places=3,
         default=Decimal(0),
-        help_text=_("Applied to the source's net price: -15 gives 15% off."),
+        help_text=_("Applied to the source's net price: -15 lowers it by 15%."),
     )
     adjustment_amount = amount_field(
         _("fixed adjustment"),
@@ -289,7 +290,8 @@ class MarketPriceList(InvalidatesPricingConfig):
         ]
 
     def __str__(self) -> str:
-        return f"{self.market} / {self.customer_group or _('retail')}: {self.price_list}"
+        group = self.customer_group or gettext("retail")
+        return f"{self.market} / {group}: {self.price_list}"
 
 
 class ExchangeRate(ChangesStorefront):

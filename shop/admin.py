@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from shop.models import Address, Country, Customer, CustomerGroup, Market, MarketCountry, Region
 
@@ -113,12 +114,14 @@ class RegionAdmin(admin.ModelAdmin):
     @admin.action(description=_("Switch selected regions on"))
     def activate(self, request: HttpRequest, queryset) -> None:  # type: ignore[no-untyped-def]
         count = queryset.update(is_active=True)
-        self.message_user(request, _("%d regions switched on.") % count, messages.SUCCESS)
+        message = ngettext("%d region switched on.", "%d regions switched on.", count)
+        self.message_user(request, message % count, messages.SUCCESS)
 
     @admin.action(description=_("Switch selected regions off"))
     def deactivate(self, request: HttpRequest, queryset) -> None:  # type: ignore[no-untyped-def]
         count = queryset.update(is_active=False)
-        self.message_user(request, _("%d regions switched off.") % count, messages.SUCCESS)
+        message = ngettext("%d region switched off.", "%d regions switched off.", count)
+        self.message_user(request, message % count, messages.SUCCESS)
 
 
 @admin.register(CustomerGroup)

@@ -48,9 +48,9 @@ class MarketMiddleware:
         match = PREFIX_PATTERN.match(path)
         if match is None and path.startswith(UNPREFIXED_PATHS):
             language = translation.get_language_from_request(request)
-            translation.activate(language)
             request.LANGUAGE_CODE = language  # type: ignore[attr-defined]
-            return self.get_response(request)
+            with translation.override(language):
+                return self.get_response(request)
 
         directory = market_directory()
         if match is not None:
@@ -81,9 +81,11 @@ class MarketMiddleware:
             customer_group_id=_customer_group_id(request),
         )
         request.market_context = context  # type: ignore[attr-defined]
-        translation.activate(language)
         request.LANGUAGE_CODE = language  # type: ignore[attr-defined]
-        response = self.get_response(request)
+        # override(): the language is active for this request only, not for
+        # whatever the thread serves next.
+        with translation.override(language):
+            response = self.get_response(request)
         response.headers.setdefault("Content-Language", language)
         if match is None:
             patch_vary_headers(response, ("User-Agent",))
