@@ -49,6 +49,13 @@ class CategoryTree:
         node_id = self.by_slug.get((language, slug))
         return self.nodes.get(node_id) if node_id is not None else None
 
+    def find_in_any_language(self, slug: str) -> CategoryNode | None:
+        """A category whose slug in some language is ``slug`` (for switching language)."""
+        for (_language, candidate), node_id in self.by_slug.items():
+            if candidate == slug:
+                return self.nodes[node_id]
+        return None
+
     def ancestors(self, node: CategoryNode) -> list[CategoryNode]:
         """Root first, without ``node`` itself."""
         chain = []

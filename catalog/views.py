@@ -120,7 +120,14 @@ def category(request: HttpRequest, prefix: str, slug: str) -> HttpResponse:
     tree = category_tree()
     node = tree.find(context.language, slug)
     if node is None:
-        raise Http404(_("No such category here."))
+        # A slug of another language (after switching language): this language's URL.
+        other = tree.find_in_any_language(slug)
+        text = other.texts.get(context.language) if other else None
+        if text is None:
+            raise Http404(_("No such category here."))
+        query = request.META.get("QUERY_STRING", "")
+        url = context.url(f"/c/{text.slug}/") + (f"?{query}" if query else "")
+        return HttpResponsePermanentRedirect(url)
     form = ListingForm(request.GET)
     filters = form.filters()
     base = category_products(context, tree.subtree_ids(node))
@@ -142,8 +149,28 @@ def category(request: HttpRequest, prefix: str, slug: str) -> HttpResponse:
             "sorts": form.fields["sort"].choices,  # type: ignore[attr-defined]
             "query": _query_without_page(request),
             "currency": context.currency,
+            "hreflang_alternates": category_alternates(request, node),
         },
     )
+
+
+def category_alternates(request: HttpRequest, node: CategoryNode) -> list[tuple[str, str]]:
+    """hreflang links for a category: each language's own slug, in every market country."""
+    directory = market_directory()
+    alternates = []
+    for market in directory.markets:
+        for country in market.countries:
+            for language in market.languages:
+                text = node.texts.get(language)
+                if text is not None:
+                    prefix = market.prefix_for(language=language, country=country)
+                    url = request.build_absolute_uri(f"/{prefix}/c/{text.slug}/")
+                    alternates.append((f"{language}-{country}", url))
+    default = directory.default
+    text = node.texts.get(default.default_language) if default else None
+    if alternates and text is not None:
+        alternates.append(("x-default", request.build_absolute_uri(f"/c/{text.slug}/")))
+    return alternates
 
 
 @cached_page

@@ -253,3 +253,21 @@ def test_variant_picker_marks_the_requested_variant(client):
 
     assert response.context["selected"] == Variant.objects.get(sku="KRV-TEE-L")
     assert 'aria-current="true">L</a>' in response.content.decode()
+
+
+def test_category_hreflang_uses_each_languages_slug(client):
+    html = client.get("/de-de/c/kleidung/").content.decode()
+
+    alternates = dict(re.findall(r'hreflang="([^"]+)" href="([^"]+)"', html))
+    assert alternates["tr-TR"] == "http://testserver/tr-tr/c/giyim/"
+    assert alternates["fr-AT"] == "http://testserver/fr-at/c/vetements/"
+    assert alternates["x-default"] == "http://testserver/c/clothing/"
+
+
+def test_switching_language_on_a_category_keeps_the_category(client):
+    response = client.post("/market/", {"prefix": "tr-tr", "next": "/c/kleidung/?sort=price"})
+
+    assert response["Location"] == "/tr-tr/c/kleidung/?sort=price"
+    moved = client.get(response["Location"])
+    assert moved.status_code == 301
+    assert moved["Location"] == "/tr-tr/c/giyim/?sort=price"
