@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
@@ -186,7 +187,11 @@ class Visibility(models.TextChoices):
 
 class ProductQuerySet(models.QuerySet["Product"]):
     def published(self) -> ProductQuerySet:
-        return self.filter(is_published=True, published_at__lte=timezone.now())
+        # Up to the end of the current minute: the same SQL for a whole minute
+        # (listing summaries are cached by it); a scheduled product may show
+        # up to a minute early, never late.
+        until = timezone.now().replace(second=0, microsecond=0) + timedelta(minutes=1)
+        return self.filter(is_published=True, published_at__lt=until)
 
     def visible_in(self, country: str) -> ProductQuerySet:
         """Published products a shopper in ``country`` may see."""

@@ -8,38 +8,46 @@ the matching price-list amounts in SQL.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramWordSimilarity
+from django.core.cache import cache
+from django.db import connection
 from django.db.models import (
     Case,
-    Count,
     Exists,
     F,
     FilteredRelation,
+    FloatField,
     OuterRef,
     Prefetch,
     Q,
     QuerySet,
     Subquery,
+    Value,
     When,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from catalog.models import (
     AttributeValue,
+    Brand,
     Product,
     ProductImage,
     ProductTranslation,
     Variant,
+    translated,
 )
-from catalog.search import search_translations
+from catalog.search import fold_case, fold_plain, search_config
 from pricing.models import PriceEntry, StockLevel
 from pricing.selectors import market_pricing
 from shop.context import MarketContext
+from shop.page_cache import content_version
 
 SORTS = {
     "newest": ("-published_at", "-id"),
@@ -92,17 +100,17 @@ def _effective_list_price(price_list_id: int, at: datetime) -> Subquery:
 def storefront_products(context: MarketContext) -> QuerySet[Product]:
     """Products a shopper in this context may see, priced in the market, with their text.
 
-    Annotated with ``name``, ``slug`` (in the context's language) and
-    ``list_price`` (lowest current amount in the market's price list, used for
-    sorting and price filters). Products without a translation or a price in
-    the market are left out.
+    Annotated with ``name`` and ``slug`` in the context's language. Products
+    without a translation or a price in the market are left out (an EXISTS
+    test; the price itself is only computed where a page sorts or filters by
+    it, see ``with_list_price``).
     """
     list_ids = _list_ids(context)
     if not list_ids:
         return Product.objects.none()
-    at = timezone.now()
-    prices = [_effective_list_price(list_id, at) for list_id in list_ids]
-    price = Coalesce(*prices) if len(prices) > 1 else prices[0]
+    priced = PriceEntry.objects.filter(
+        price_list_id__in=list_ids, variant__product_id=OuterRef("pk"), variant__is_active=True
+    )
     return (
         Product.objects.visible_in(context.country)
         .annotate(
@@ -111,10 +119,23 @@ def storefront_products(context: MarketContext) -> QuerySet[Product]:
             )
         )
         .filter(text__isnull=False)
-        .annotate(name=F("text__name"), slug=F("text__slug"), list_price=price)
-        .filter(list_price__isnull=False)
+        .filter(Exists(priced))
+        .annotate(name=F("text__name"), slug=F("text__slug"))
         .select_related("primary_image", "brand")
     )
+
+
+def with_list_price(products: QuerySet[Product], context: MarketContext) -> QuerySet[Product]:
+    """Annotate ``list_price``: the lowest current amount in the market's lists.
+
+    The group's list wins over retail; a running sale counts. Amounts of the
+    market's lists are in its currency, so price filters and sorting use them.
+    """
+    at = timezone.now().replace(second=0, microsecond=0)
+    prices = [_effective_list_price(list_id, at) for list_id in _list_ids(context)]
+    if not prices:
+        return products
+    return products.annotate(list_price=Coalesce(*prices) if len(prices) > 1 else prices[0])
 
 
 def _in_stock(context: MarketContext) -> Q:
@@ -165,6 +186,11 @@ def filtered(
         # Values of one attribute widen the choice (OR); attributes narrow it (AND).
         for value_ids in by_attribute.values():
             products = products.filter(_has_attribute_values(value_ids))
+    needs_price = filters.sort in {"price", "-price"} or (
+        filters.price_min is not None or filters.price_max is not None
+    )
+    if needs_price:
+        products = with_list_price(products, context)
     if filters.price_min is not None:
         products = products.filter(list_price__gte=filters.price_min)  # type: ignore[misc]
     if filters.price_max is not None:
@@ -180,34 +206,106 @@ class Facets:
     attributes: list[tuple[str, list[tuple[int, str]]]]  # attribute name, values
 
 
-def listing_facets(products: QuerySet[Product], language: str) -> Facets:
-    """Brands (with counts) and attribute values present among ``products``. Two queries."""
-    ids = products.order_by().values("pk")
-    brands = (
-        Product.objects.filter(pk__in=ids, brand__isnull=False)
-        .values_list("brand_id", "brand__name")
-        .annotate(count=Count("id"))
-        .order_by("brand__name")
+@dataclass(frozen=True)
+class ListingSummary:
+    total: int  # products matching the filters
+    facets: Facets  # what the unfiltered listing offers to filter by
+
+
+SUMMARY_TIMEOUT = 60 * 10
+
+# One round trip: the filtered count, and brand and attribute-value counts
+# over the unfiltered listing (on products and on their variants' options).
+SUMMARY_SQL = """
+WITH listing(listed_id) AS ({listing}), matches(matched_id) AS ({matches})
+SELECT 'total', 0, COUNT(*) FROM matches
+UNION ALL
+SELECT 'brand', p.brand_id, COUNT(*) FROM catalog_product p
+    WHERE p.id IN (SELECT listed_id FROM listing) AND p.brand_id IS NOT NULL GROUP BY p.brand_id
+UNION ALL
+SELECT 'value', pav.attributevalue_id, COUNT(DISTINCT pav.product_id)
+    FROM catalog_product_attribute_values pav
+    WHERE pav.product_id IN (SELECT listed_id FROM listing) GROUP BY pav.attributevalue_id
+UNION ALL
+SELECT 'value', vov.attributevalue_id, COUNT(DISTINCT v.product_id)
+    FROM catalog_variant_option_values vov JOIN catalog_variant v ON v.id = vov.variant_id
+    WHERE v.is_active AND v.product_id IN (SELECT listed_id FROM listing)
+    GROUP BY vov.attributevalue_id
+"""
+
+
+def listing_summary(
+    listing: QuerySet[Product], matches: QuerySet[Product], language: str
+) -> ListingSummary:
+    """Count and facets of a listing: cached until the catalogue changes, else one query."""
+    listing_sql, listing_params = listing.order_by().values("pk").query.sql_with_params()
+    matches_sql, matches_params = matches.order_by().values("pk").query.sql_with_params()
+    params = (*listing_params, *matches_params)
+    fingerprint = hashlib.sha256(f"{listing_sql}|{matches_sql}|{params}".encode()).hexdigest()
+    key = f"catalog:listing-summary:{content_version()}:{language}:{fingerprint[:32]}"
+    summary: ListingSummary | None = cache.get(key)
+    if summary is not None:
+        return summary
+    with connection.cursor() as cursor:
+        sql = SUMMARY_SQL.format(listing=listing_sql, matches=matches_sql)
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    summary = _summary_from_rows(rows, language)
+    cache.set(key, summary, SUMMARY_TIMEOUT)
+    return summary
+
+
+def _summary_from_rows(rows: list[tuple[str, int, int]], language: str) -> ListingSummary:
+    total = next((count for kind, _id, count in rows if kind == "total"), 0)
+    brand_counts = {brand_id: count for kind, brand_id, count in rows if kind == "brand"}
+    value_ids = {value_id for kind, value_id, _count in rows if kind == "value"}
+    labels = attribute_labels()
+    brands = sorted(
+        (brand_id, labels.brands.get(brand_id, ""), count)
+        for brand_id, count in brand_counts.items()
     )
-    on_product = Product.attribute_values.through.objects.filter(
-        attributevalue_id=OuterRef("pk"), product_id__in=ids
-    )
-    on_variant = Variant.option_values.through.objects.filter(
-        attributevalue_id=OuterRef("pk"), variant__product_id__in=ids, variant__is_active=True
-    )
-    values = (
-        AttributeValue.objects.filter(attribute__is_filterable=True)
-        .filter(Exists(on_product) | Exists(on_variant))
-        .select_related("attribute")
-        .order_by("attribute__position", "attribute__code", "position", "code")
-    )
+    brands.sort(key=lambda row: row[1].casefold())
     attributes: dict[int, tuple[str, list[tuple[int, str]]]] = {}
-    for value in values:
-        name = value.attribute.name_in(language)
-        attributes.setdefault(value.attribute_id, (name, []))[1].append(
-            (value.pk, value.name_in(language))
+    for value_id, attribute_id, attribute_names, value_names in labels.values:
+        if value_id in value_ids:
+            attribute_name = translated(attribute_names, language)
+            attributes.setdefault(attribute_id, (attribute_name, []))[1].append(
+                (value_id, translated(value_names, language))
+            )
+    return ListingSummary(total, Facets(brands=brands, attributes=list(attributes.values())))
+
+
+@dataclass(frozen=True)
+class AttributeLabels:
+    brands: dict[int, str]
+    # (value id, attribute id, attribute names, value names) of filterable attributes, in order
+    values: list[tuple[int, int, dict[str, str], dict[str, str]]]
+
+
+def attribute_labels() -> AttributeLabels:
+    """Names of brands and filterable attribute values (cached until the catalogue changes)."""
+    key = f"catalog:attribute-labels:{content_version()}"
+    labels: AttributeLabels | None = cache.get(key)
+    if labels is None:
+        values = (
+            AttributeValue.objects.filter(attribute__is_filterable=True)
+            .select_related("attribute")
+            .order_by("attribute__position", "attribute__code", "position", "code")
         )
-    return Facets(brands=[tuple(row) for row in brands], attributes=list(attributes.values()))  # type: ignore[misc]
+        labels = AttributeLabels(
+            brands=dict(Brand.objects.values_list("id", "name")),
+            values=[
+                (
+                    value.pk,
+                    value.attribute_id,
+                    value.attribute.names or {"en": value.attribute.code},
+                    value.names or {"en": value.code},
+                )
+                for value in values
+            ],
+        )
+        cache.set(key, labels, SUMMARY_TIMEOUT)
+    return labels
 
 
 def variant_ids_by_product(product_ids: Sequence[int]) -> dict[int, list[int]]:
@@ -315,13 +413,24 @@ def variant_for_sku(context: MarketContext, sku: str) -> tuple[Variant, str] | N
 
 
 def search_products(context: MarketContext, text: str) -> QuerySet[Product]:
-    """Visible, priced products matching ``text`` in the context's language, best first."""
-    matches = search_translations(text, context.language)
-    relevance = matches.filter(product_id=OuterRef("pk")).values("relevance")[:1]  # type: ignore[misc]
+    """Visible, priced products matching ``text`` in the context's language, best first.
+
+    Full text with the language's configuration (weighted name, SKUs, then
+    description) or trigram word similarity on the folded name for typos;
+    both tests use the translation's GIN indexes.
+    """
+    query = SearchQuery(
+        fold_case(text, context.language),
+        config=search_config(context.language),
+        search_type="websearch",
+    )
+    plain = fold_plain(text)
+    rank = Coalesce(SearchRank(F("text__search_vector"), query), Value(0.0))
+    similarity = TrigramWordSimilarity(plain, "text__search_name")
     return (
         storefront_products(context)
-        .annotate(relevance=Subquery(relevance))
-        .filter(relevance__isnull=False)
+        .filter(Q(text__search_vector=query) | Q(text__search_name__trigram_word_similar=plain))
+        .annotate(relevance=Greatest(rank * 2, similarity, output_field=FloatField()))
         .order_by("-relevance", "-published_at", "-id")
     )
 

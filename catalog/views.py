@@ -18,7 +18,7 @@ from catalog.selectors import (
     ListingFilters,
     category_products,
     filtered,
-    listing_facets,
+    listing_summary,
     product_for_page,
     product_slug_in_other_language,
     product_slugs,
@@ -82,8 +82,10 @@ class ListingForm(forms.Form):
         )
 
 
-def _page(request: HttpRequest, items: Any) -> Page:
+def _page(request: HttpRequest, items: Any, *, count: int | None = None) -> Page:
     paginator = Paginator(items, PAGE_SIZE)
+    if count is not None:
+        paginator.count = count  # type: ignore[misc]  # known already: no COUNT query
     return paginator.get_page(request.GET.get("page"))
 
 
@@ -131,7 +133,9 @@ def category(request: HttpRequest, prefix: str, slug: str) -> HttpResponse:
     form = ListingForm(request.GET)
     filters = form.filters()
     base = category_products(context, tree.subtree_ids(node))
-    page = _page(request, filtered(base, context, filters))
+    matches = filtered(base, context, filters)
+    summary = listing_summary(base, matches, context.language)
+    page = _page(request, matches, count=summary.total)
     text = node.text(context.language)
     return render(
         request,
@@ -144,7 +148,7 @@ def category(request: HttpRequest, prefix: str, slug: str) -> HttpResponse:
             "subcategories": [_category_link(c, context) for c in tree.children(node)],
             "page": page,
             "cards": product_cards(list(page.object_list), context),
-            "facets": listing_facets(base, context.language),
+            "facets": summary.facets,
             "filters": filters,
             "sorts": form.fields["sort"].choices,  # type: ignore[attr-defined]
             "query": _query_without_page(request),

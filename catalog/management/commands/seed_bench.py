@@ -1,0 +1,106 @@
+"""Load a large synthetic catalogue for load benchmarks (``make bench``)."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator
+from itertools import islice
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection, transaction
+
+from catalog.demo import catalog_structure_create, generated_specs, products_bulk_create
+from catalog.models import Product, ProductTranslation, Variant
+from catalog.search import translations_index_update
+from pricing.demo import pricing_demo_setup
+from pricing.derivation import derived_prices_rebuild
+from pricing.models import PriceEntry, StockLevel
+from shop.management.commands.seed_demo import DEMO_GROUPS, DEMO_MARKETS
+from shop.services import customer_group_upsert, market_upsert
+
+BENCH_PREFIX = "BENCH"
+CHUNK_SIZE = 2000
+
+
+class Command(BaseCommand):
+    help = (
+        "Create a large synthetic catalogue (BENCH-… products, no images) with the demo "
+        "markets and pricing. Safe to run again: products already there are kept."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--products", type=int, default=20000, help="Catalogue size (default 20000)."
+        )
+        parser.add_argument(
+            "--seed", type=int, default=2024, help="Random seed of the generated products."
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        count: int = options["products"]
+        seed: int = options["seed"]
+        if count < 1:
+            raise CommandError("--products must be at least 1.")
+        started = time.monotonic()
+
+        with self._step("Markets, pricing and category tree"):
+            with transaction.atomic():
+                for market in DEMO_MARKETS:
+                    market_upsert(**market)
+                for group in DEMO_GROUPS:
+                    customer_group_upsert(**group)
+                pricing_demo_setup()
+            catalog_structure_create()
+
+        created = 0
+        specs = generated_specs(count, seed=seed, prefix=BENCH_PREFIX)
+        with self._step(f"{count} products"):
+            for done in range(0, count, CHUNK_SIZE):
+                chunk = list(islice(specs, CHUNK_SIZE))
+                # One seed per chunk, or every chunk would get the same barcodes.
+                created += len(products_bulk_create(chunk, seed=seed + done))
+                self.stdout.write(f"  {done + len(chunk)}/{count} ({created} new)")
+
+        if created:
+            with self._step("Derived price lists"):
+                derived_prices_rebuild()
+            with self._step("Search columns"):
+                translations_index_update()
+            with self._step("Table statistics"):
+                _tables_analyze()
+
+        bench = Product.objects.filter(variants__sku__startswith=f"{BENCH_PREFIX}-").distinct()
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Bench catalogue ready in {time.monotonic() - started:.1f} s: "
+                f"{created} new products, {bench.count()} bench products in all."
+            )
+        )
+
+    @contextlib.contextmanager
+    def _step(self, title: str) -> Iterator[None]:
+        self.stdout.write(f"{title}…")
+        started = time.monotonic()
+        yield
+        self.stdout.write(f"  {title}: {time.monotonic() - started:.1f} s")
+
+
+def _tables_analyze() -> None:
+    """Fresh planner statistics: right after a bulk load they would be missing or stale."""
+    tables = [
+        model._meta.db_table
+        for model in (
+            Product,
+            Product.categories.through,
+            Product.attribute_values.through,
+            ProductTranslation,
+            Variant,
+            Variant.option_values.through,
+            PriceEntry,
+            StockLevel,
+        )
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE " + ", ".join(map(connection.ops.quote_name, tables)))
