@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from django.core.cache import cache
 
 from catalog.models import Category, CategoryTranslation
+from shop.request_memo import forget, memoized
 
 CACHE_KEY = "catalog:category-tree:v1"
 CACHE_TIMEOUT = 60 * 30
@@ -75,7 +76,11 @@ class CategoryTree:
 
 
 def category_tree() -> CategoryTree:
-    """Active categories with their texts in every language (cached)."""
+    """Active categories with their texts in every language (cached; read once per request)."""
+    return memoized(CACHE_KEY, _cached_category_tree)
+
+
+def _cached_category_tree() -> CategoryTree:
     tree: CategoryTree | None = cache.get(CACHE_KEY)
     if tree is None:
         tree = _build()
@@ -85,6 +90,7 @@ def category_tree() -> CategoryTree:
 
 def category_tree_invalidate() -> None:
     cache.delete(CACHE_KEY)
+    forget(CACHE_KEY)
 
 
 def _build() -> CategoryTree:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from django.core.cache import cache
 
 from pricing.models import MarketPriceList, MarketStockPool
+from shop.request_memo import forget, memoized
 
 CONFIG_VERSION_KEY = "pricing:config-version"
 CONFIG_TIMEOUT = 60 * 10
@@ -50,6 +51,7 @@ def _version() -> int:
 
 def pricing_config_invalidate() -> None:
     """Forget cached market pricing (after price list, market list or pool changes)."""
+    forget("pricing:market:")
     try:
         cache.incr(CONFIG_VERSION_KEY)
     except ValueError:
@@ -58,6 +60,10 @@ def pricing_config_invalidate() -> None:
 
 def market_pricing(market_id: int) -> MarketPricing:
     """The market's price lists and pools: from the cache, or two queries."""
+    return memoized(f"pricing:market:{market_id}", lambda: _cached_market_pricing(market_id))
+
+
+def _cached_market_pricing(market_id: int) -> MarketPricing:
     key = f"pricing:market:{market_id}:v{_version()}"
     config: MarketPricing | None = cache.get(key)
     if config is None:

@@ -8,7 +8,9 @@ processes (runserver's reloader, Celery workers) use the same servers.
 
 The servers listen on Unix sockets only. A second process pointed at the same
 data directory attaches to the running server instead of starting another;
-the last process to leave stops it.
+the last process to leave stops it. ``KERVAN_DATABASE_NAME`` picks the
+database on the embedded server (default ``kervan``), so the benchmark can
+keep its catalogue in ``kervan_bench`` next to the development data.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import contextlib
 import fcntl
 import logging
 import os
+import re
 import tempfile
 import warnings
 from collections.abc import Iterator
@@ -31,6 +34,7 @@ logger = logging.getLogger(__name__)
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = BASE_DIR / ".data"
 DATABASE_NAME = "kervan"
+DATABASE_NAME_VARIABLE = "KERVAN_DATABASE_NAME"
 
 # Handles kept alive for the life of the process: dropping them would stop
 # the servers (both packages stop their server when the last handle goes).
@@ -57,8 +61,19 @@ def ensure_throwaway_services() -> None:
         os.environ["REDIS_URL"] = start_redis(None, throwaway=True)
 
 
+def database_name() -> str:
+    """The database to use on the embedded server: ``KERVAN_DATABASE_NAME`` or ``kervan``."""
+    name = os.environ.get(DATABASE_NAME_VARIABLE) or DATABASE_NAME
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", name):
+        raise ValueError(
+            f"{DATABASE_NAME_VARIABLE}={name!r}: use lower-case letters, digits and underscores."
+        )
+    return name
+
+
 def start_postgres(pgdata: Path, *, throwaway: bool) -> str:
     """Start or attach to the PostgreSQL server in ``pgdata``; return its URL."""
+    name = database_name()
     with warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset; its fallback is fine.
         warnings.simplefilter("ignore")
@@ -69,8 +84,8 @@ def start_postgres(pgdata: Path, *, throwaway: bool) -> str:
         )
     _handles.append(server)
     info = server.get_postmaster_info()
-    _create_database(server.get_uri("postgres"), DATABASE_NAME)
-    return f"postgres://postgres@/{DATABASE_NAME}?host={info.socket_dir}&port={info.port}"
+    _create_database(server.get_uri("postgres"), name)
+    return f"postgres://postgres@/{name}?host={info.socket_dir}&port={info.port}"
 
 
 def _create_database(admin_uri: str, name: str) -> None:

@@ -13,6 +13,7 @@ from django.utils.cache import patch_vary_headers
 from shop.context import MarketContext
 from shop.market_resolution import choose_market, is_crawler
 from shop.models import Customer
+from shop.request_memo import request_scope
 from shop.selectors import market_directory
 
 PREFIX_PATTERN = re.compile(r"^/([a-z]{2,3})-([a-z]{2})(/|$)", re.IGNORECASE)
@@ -43,6 +44,10 @@ class MarketMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        with request_scope():
+            return self._handle(request)
+
+    def _handle(self, request: HttpRequest) -> HttpResponse:
         request.market_context = None  # type: ignore[attr-defined]
         path = request.path_info
         match = PREFIX_PATTERN.match(path)

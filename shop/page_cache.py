@@ -21,10 +21,17 @@ from django.db import models, transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 
+from shop.request_memo import forget, memoized
+
 VERSION_KEY = "storefront:content-version"
 
 
 def content_version() -> int:
+    """A number that changes whenever anything shown on storefront pages changes."""
+    return memoized(VERSION_KEY, _stored_version)
+
+
+def _stored_version() -> int:
     version = cache.get(VERSION_KEY)
     if version is None:
         cache.add(VERSION_KEY, 1, None)
@@ -33,6 +40,7 @@ def content_version() -> int:
 
 
 def _bump() -> None:
+    forget(VERSION_KEY)
     try:
         cache.incr(VERSION_KEY)
     except ValueError:

@@ -9,6 +9,7 @@ from django.core.cache import cache
 from shop.context import MarketInfo
 from shop.models import Market
 from shop.page_cache import content_changed
+from shop.request_memo import forget, memoized
 
 MARKET_DIRECTORY_CACHE_KEY = "shop:market-directory:v1"
 MARKET_DIRECTORY_TIMEOUT = 60 * 10
@@ -32,7 +33,11 @@ class MarketDirectory:
 
 
 def market_directory() -> MarketDirectory:
-    """The active markets, from the cache or two queries."""
+    """The active markets, from the cache or two queries (read once per request)."""
+    return memoized(MARKET_DIRECTORY_CACHE_KEY, _cached_market_directory)
+
+
+def _cached_market_directory() -> MarketDirectory:
     directory: MarketDirectory | None = cache.get(MARKET_DIRECTORY_CACHE_KEY)
     if directory is None:
         directory = _build_market_directory()
@@ -42,6 +47,7 @@ def market_directory() -> MarketDirectory:
 
 def market_directory_invalidate() -> None:
     cache.delete(MARKET_DIRECTORY_CACHE_KEY)
+    forget(MARKET_DIRECTORY_CACHE_KEY)
     content_changed()
 
 
