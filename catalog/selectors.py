@@ -235,17 +235,27 @@ SELECT 'value', vov.attributevalue_id, COUNT(DISTINCT v.product_id)
 
 
 def listing_summary(
-    listing: QuerySet[Product], matches: QuerySet[Product], language: str
+    listing: QuerySet[Product],
+    matches: QuerySet[Product],
+    *,
+    language: str,
+    identity: tuple[object, ...],
 ) -> ListingSummary:
-    """Count and facets of a listing: cached until the catalogue changes, else one query."""
-    listing_sql, listing_params = listing.order_by().values("pk").query.sql_with_params()
-    matches_sql, matches_params = matches.order_by().values("pk").query.sql_with_params()
-    params = (*listing_params, *matches_params)
-    fingerprint = hashlib.sha256(f"{listing_sql}|{matches_sql}|{params}".encode()).hexdigest()
-    key = f"catalog:listing-summary:{content_version()}:{language}:{fingerprint[:32]}"
+    """Count and facets of a listing: cached until the catalogue changes, else one query.
+
+    ``identity`` names the listing and its filters (market, country, language,
+    customer group, category, filter values); the current minute is added
+    because publication is checked to the minute.
+    """
+    minute = timezone.now().strftime("%Y%m%d%H%M")
+    fingerprint = hashlib.sha256(repr((identity, minute)).encode()).hexdigest()[:32]
+    key = f"catalog:listing-summary:{content_version()}:{language}:{fingerprint}"
     summary: ListingSummary | None = cache.get(key)
     if summary is not None:
         return summary
+    listing_sql, listing_params = listing.order_by().values("pk").query.sql_with_params()
+    matches_sql, matches_params = matches.order_by().values("pk").query.sql_with_params()
+    params = (*listing_params, *matches_params)
     with connection.cursor() as cursor:
         sql = SUMMARY_SQL.format(listing=listing_sql, matches=matches_sql)
         cursor.execute(sql, params)

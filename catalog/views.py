@@ -134,7 +134,8 @@ def category(request: HttpRequest, prefix: str, slug: str) -> HttpResponse:
     filters = form.filters()
     base = category_products(context, tree.subtree_ids(node))
     matches = filtered(base, context, filters)
-    summary = listing_summary(base, matches, context.language)
+    identity = (context.prefix, context.customer_group_id, node.id, filters)
+    summary = listing_summary(base, matches, language=context.language, identity=identity)
     page = _page(request, matches, count=summary.total)
     text = node.text(context.language)
     return render(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -115,3 +116,33 @@ def stock_levels_add(levels: QuerySet[StockLevel], *, units: int) -> int:
     changed = levels.update(quantity=F("quantity") + units, updated_at=timezone.now())
     content_changed()
     return changed
+
+
+def stock_reserve(*, variant_id: int, pool_ids: Sequence[int], quantity: int) -> int | None:
+    """Reserve ``quantity`` units from the first pool (in the market's order) that has them.
+
+    One conditional UPDATE per pool tried, never read-then-write: of two
+    shoppers racing for the last unit exactly one gets it. Returns the pool's
+    id, or None when no single pool has enough (nothing is reserved then).
+    """
+    if quantity <= 0:
+        raise ValueError("quantity must be positive")
+    for pool_id in pool_ids:
+        with transaction.atomic():
+            reserved = StockLevel.objects.filter(
+                variant_id=variant_id,
+                pool_id=pool_id,
+                quantity__gte=F("reserved") + quantity,
+            ).update(reserved=F("reserved") + quantity, updated_at=timezone.now())
+        if reserved:
+            content_changed()
+            return pool_id
+    return None
+
+
+def stock_release(*, variant_id: int, pool_id: int, quantity: int) -> None:
+    """Give back reserved units (an expired or cancelled reservation)."""
+    StockLevel.objects.filter(
+        variant_id=variant_id, pool_id=pool_id, reserved__gte=quantity
+    ).update(reserved=F("reserved") - quantity, updated_at=timezone.now())
+    content_changed()
