@@ -13,9 +13,13 @@ from pricing.services import stock_release, stock_reserve
 
 BUYERS = 8
 
+# Committed data, so that other connections see it; restored afterwards like
+# the other tests that commit (tests/shop/test_health.py).
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
 
 @pytest.fixture
-def last_unit(transactional_db):
+def last_unit():
     tax = TaxCategory.objects.create(code="standard", name="Standard")
     product = Product.objects.create(
         product_type=ProductType.objects.create(name="Mug"), tax_category=tax
