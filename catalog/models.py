@@ -18,7 +18,7 @@ from stdnum import ean
 from stdnum.exceptions import ValidationError as StdnumError
 from treebeard.mp_tree import MP_Node, MP_NodeManager
 
-from shop.page_cache import ChangesStorefront, content_changed
+from shop.page_cache import ChangesStorefront
 
 LANGUAGE_CHOICES = settings.LANGUAGES
 
@@ -59,26 +59,17 @@ class Brand(ChangesStorefront):
         return self.name
 
 
-class ChangesCategoryTree(models.Model):
+class ChangesCategoryTree(ChangesStorefront):
     """Saving or deleting changes the cached category tree and the pages showing it."""
 
     class Meta:
         abstract = True
 
-    def save(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
-        super().save(*args, **kwargs)
+    def after_change(self) -> None:
+        super().after_change()
         from catalog.categories import category_tree_invalidate
 
         transaction.on_commit(category_tree_invalidate)
-        content_changed()
-
-    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        result = super().delete(*args, **kwargs)
-        from catalog.categories import category_tree_invalidate
-
-        transaction.on_commit(category_tree_invalidate)
-        content_changed()
-        return result
 
 
 class Category(ChangesCategoryTree, MP_Node):

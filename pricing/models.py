@@ -27,18 +27,11 @@ class InvalidatesPricingConfig(ChangesStorefront):
     class Meta:
         abstract = True
 
-    def save(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
-        super().save(*args, **kwargs)
+    def after_change(self) -> None:
+        super().after_change()
         from pricing.selectors import pricing_config_invalidate
 
         transaction.on_commit(pricing_config_invalidate)
-
-    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        result = super().delete(*args, **kwargs)
-        from pricing.selectors import pricing_config_invalidate
-
-        transaction.on_commit(pricing_config_invalidate)
-        return result
 
 
 class TaxCategory(models.Model):

@@ -12,6 +12,8 @@ from django.db import models, transaction
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from shop.page_cache import ChangesStorefront
+
 
 def validate_currency_code(value: str) -> None:
     if pycountry.currencies.get(alpha_3=value) is None:
@@ -114,7 +116,7 @@ class Region(models.Model):
         return self.name
 
 
-class Market(models.Model):
+class Market(ChangesStorefront):
     """A selling region: countries sharing one currency, languages and display rules."""
 
     code = models.SlugField(_("code"), max_length=30, unique=True)
@@ -175,18 +177,11 @@ class Market(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def save(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
-        super().save(*args, **kwargs)
+    def after_change(self) -> None:
+        super().after_change()
         from shop.selectors import market_directory_invalidate
 
         transaction.on_commit(market_directory_invalidate)
-
-    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        result = super().delete(*args, **kwargs)
-        from shop.selectors import market_directory_invalidate
-
-        transaction.on_commit(market_directory_invalidate)
-        return result
 
     def clean(self) -> None:
         if self.currency:
@@ -204,7 +199,7 @@ class Market(models.Model):
         return list(dict.fromkeys([self.default_language, *self.other_languages]))
 
 
-class MarketCountry(models.Model):
+class MarketCountry(ChangesStorefront):
     """A country served by a market.
 
     ``is_market_active`` copies ``Market.is_active`` so that PostgreSQL itself
@@ -243,6 +238,9 @@ class MarketCountry(models.Model):
     def save(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         self.is_market_active = self.market.is_active
         super().save(*args, **kwargs)
+
+    def after_change(self) -> None:
+        super().after_change()
         from shop.selectors import market_directory_invalidate
 
         transaction.on_commit(market_directory_invalidate)

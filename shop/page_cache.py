@@ -60,12 +60,16 @@ class ChangesStorefront(models.Model):
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         super().save(*args, **kwargs)
-        content_changed()
+        self.after_change()
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         result = super().delete(*args, **kwargs)
-        content_changed()
+        self.after_change()
         return result
+
+    def after_change(self) -> None:
+        """Forget what depends on this row; subclasses add their own caches."""
+        content_changed()
 
 
 def cached_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
