@@ -18,7 +18,7 @@ from stdnum import ean
 from stdnum.exceptions import ValidationError as StdnumError
 from treebeard.mp_tree import MP_Node, MP_NodeManager
 
-from shop.page_cache import ChangesStorefront
+from shop.page_cache import ChangesStorefront, StorefrontQuerySet
 
 LANGUAGE_CHOICES = settings.LANGUAGES
 
@@ -65,8 +65,9 @@ class ChangesCategoryTree(ChangesStorefront):
     class Meta:
         abstract = True
 
-    def after_change(self) -> None:
-        super().after_change()
+    @classmethod
+    def forget_cached(cls) -> None:
+        super().forget_cached()
         from catalog.categories import category_tree_invalidate
 
         transaction.on_commit(category_tree_invalidate)
@@ -79,7 +80,7 @@ class Category(ChangesCategoryTree, MP_Node):
     is_active = models.BooleanField(_("active"), default=True)  # type: ignore[var-annotated]
     node_order_by = ["code"]
 
-    objects = MP_NodeManager()  # type: ignore[django-manager-missing]
+    objects = MP_NodeManager()  # type: ignore[django-manager-missing,misc]
 
     class Meta:
         verbose_name = _("category")
@@ -176,7 +177,7 @@ class Visibility(models.TextChoices):
     EXCEPT = "except", _("Everywhere except the chosen countries")
 
 
-class ProductQuerySet(models.QuerySet["Product"]):
+class ProductQuerySet(StorefrontQuerySet):
     def published(self) -> ProductQuerySet:
         # Up to the end of the current minute: the same SQL for a whole minute
         # (listing summaries are cached by it); a scheduled product may show
@@ -261,7 +262,7 @@ class Product(ChangesStorefront):
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
-    objects = ProductQuerySet.as_manager()
+    objects = ProductQuerySet.as_manager()  # type: ignore[misc]
 
     class Meta:
         verbose_name = _("product")
@@ -370,7 +371,7 @@ class ProductImage(ChangesStorefront):
         return translated(self.alt_texts, language)
 
 
-class VariantQuerySet(models.QuerySet["Variant"]):
+class VariantQuerySet(StorefrontQuerySet):
     def active(self) -> VariantQuerySet:
         return self.filter(is_active=True)
 
@@ -396,7 +397,7 @@ class Variant(ChangesStorefront):
     position = models.PositiveSmallIntegerField(_("position"), default=0)
     is_active = models.BooleanField(_("active"), default=True)
 
-    objects = VariantQuerySet.as_manager()
+    objects = VariantQuerySet.as_manager()  # type: ignore[misc]
 
     class Meta:
         verbose_name = _("variant")

@@ -278,7 +278,12 @@ def product_alternates(
                     url = request.build_absolute_uri(f"/{prefix}/p/{slugs[language]}/")
                     alternates.append((f"{language}-{country}", url))
     default = directory.default
-    if alternates and default is not None and default.default_language in slugs:
+    if (
+        alternates
+        and default is not None
+        and default.default_language in slugs
+        and item.is_visible_in(default.default_country)
+    ):
         x_default = f"/p/{slugs[default.default_language]}/"
         alternates.append(("x-default", request.build_absolute_uri(x_default)))
     return alternates

@@ -8,7 +8,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -127,14 +127,21 @@ def price_list_rebuild(
         )
         now = timezone.now()
         batch: list[PriceEntry] = []
+        not_positive: list[int] = []
         for variant_id, amount, compare_at, sale, starts, ends, category in rows.iterator(
             chunk_size=BATCH_SIZE
         ):
+            derived = rule.derive(amount, category, taxes)
+            if derived <= 0:
+                # A rule that takes a price to zero (a large negative fixed
+                # adjustment) must not put the item on sale for free.
+                not_positive.append(variant_id)
+                continue
             batch.append(
                 PriceEntry(
                     price_list=price_list,
                     variant_id=variant_id,
-                    amount=rule.derive(amount, category, taxes),
+                    amount=derived,
                     compare_at_amount=None
                     if compare_at is None
                     else rule.derive(compare_at, category, taxes),
@@ -152,8 +159,14 @@ def price_list_rebuild(
         has_source = PriceEntry.objects.filter(
             price_list_id=price_list.source_id, variant_id=OuterRef("variant_id")
         )
-        stale = own_entries.filter(is_manual=False).exclude(Exists(has_source))
+        stale = own_entries.filter(is_manual=False).filter(
+            ~Exists(has_source) | Q(variant_id__in=not_positive)
+        )
         report.removed, _ = stale.delete()
+        if not_positive:
+            report.problem = gettext(
+                "%(count)d prices would be zero or less under this rule and were left out"
+            ) % {"count": len(not_positive)}
         PriceList.objects.filter(pk=price_list.pk).update(updated_at=now)
         content_changed()
     for follower in price_list.derived_lists.select_related("source").order_by("code"):

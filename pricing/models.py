@@ -27,8 +27,9 @@ class InvalidatesPricingConfig(ChangesStorefront):
     class Meta:
         abstract = True
 
-    def after_change(self) -> None:
-        super().after_change()
+    @classmethod
+    def forget_cached(cls) -> None:
+        super().forget_cached()
         from pricing.selectors import pricing_config_invalidate
 
         transaction.on_commit(pricing_config_invalidate)
@@ -105,7 +106,7 @@ class TaxRate(ChangesStorefront):
 
 class Rounding(models.TextChoices):
     NONE = "none", _("No rounding (currency minor units)")
-    WHOLE = "whole", _("Whole units (up)")
+    WHOLE = "whole", _("Whole units")
     END_99 = "99", _("Ends in .99")
     END_90 = "90", _("Ends in .90")
     END_95 = "95", _("Ends in .95")
@@ -414,6 +415,10 @@ class StockLevel(ChangesStorefront):
 
     def save(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         self.allows_backorder = self.variant.allows_backorder
+        if self.pk is not None and not self._state.adding and "update_fields" not in kwargs:
+            # ``reserved`` belongs to checkout (conditional UPDATEs); a form
+            # that loaded the row earlier must not write back a stale value.
+            kwargs["update_fields"] = ["quantity", "allows_backorder", "updated_at"]
         super().save(*args, **kwargs)
 
     @property

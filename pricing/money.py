@@ -30,7 +30,8 @@ def quantize(amount: Decimal, currency: str) -> Decimal:
 
 
 def _to_multiple(amount: Decimal, step: Decimal) -> Decimal:
-    return (amount / step).quantize(Decimal(1), rounding=ROUND_HALF_UP) * step
+    """Nearest multiple of ``step``, but never below one step: a price is not rounded away."""
+    return max((amount / step).quantize(Decimal(1), rounding=ROUND_HALF_UP), Decimal(1)) * step
 
 
 def _smallest_ending(amount: Decimal, ending: Decimal) -> Decimal:
@@ -49,7 +50,8 @@ _ENDINGS = {
 def round_price(amount: Decimal, rule: str, currency: str) -> Decimal:
     """Apply a price list's rounding rule; the result is never negative.
 
-    Zero stays zero. Endings (.99, .90, .95) and 0.05 steps need minor units:
+    Zero stays zero, and a positive amount never rounds to zero (at least
+    one step of the rule). Endings (.99, .90, .95) and 0.05 steps need minor units:
     in a currency without them (JPY) they round up to a whole unit instead.
     """
     if amount <= 0:
@@ -68,7 +70,8 @@ def round_price(amount: Decimal, rule: str, currency: str) -> Decimal:
         result = _to_multiple(amount, Decimal(5))
     else:
         result = amount
-    return quantize(max(result, ZERO), currency)
+    # A positive amount below half a minor unit still costs one minor unit.
+    return max(quantize(result, currency), _quantum(currency))
 
 
 def add_tax(net: Decimal, rate_percent: Decimal) -> Decimal:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from defusedxml import ElementTree
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from pricing.models import ExchangeRate
 
@@ -105,9 +106,11 @@ def latest_rates() -> dict[str, Decimal]:
     A pinned manual rate wins; otherwise the most recent date, and on the
     same date a manual rate beats the reference rate.
     """
-    rows = ExchangeRate.objects.order_by(
-        "currency", "-is_pinned", "-effective_date", "-source", "-id"
-    ).values_list("currency", "rate")
+    rows = (
+        ExchangeRate.objects.filter(effective_date__lte=timezone.localdate())
+        .order_by("currency", "-is_pinned", "-effective_date", "-source", "-id")
+        .values_list("currency", "rate")
+    )
     rates: dict[str, Decimal] = {BASE_CURRENCY: Decimal(1)}
     for currency, rate in rows:
         rates.setdefault(currency, rate)

@@ -82,6 +82,7 @@ def market_price_list_assign(
 @transaction.atomic
 def market_stock_pools_set(*, market_id: int, pool_ids: list[int]) -> None:
     """The pools a market sells from, in order."""
+    # A queryset delete: retires the cached market configuration like a save.
     MarketStockPool.objects.filter(market_id=market_id).exclude(pool_id__in=pool_ids).delete()
     for position, pool_id in enumerate(pool_ids):
         MarketStockPool.objects.update_or_create(

@@ -177,8 +177,9 @@ class Market(ChangesStorefront):
     def __str__(self) -> str:
         return self.name
 
-    def after_change(self) -> None:
-        super().after_change()
+    @classmethod
+    def forget_cached(cls) -> None:
+        super().forget_cached()
         from shop.selectors import market_directory_invalidate
 
         transaction.on_commit(market_directory_invalidate)
@@ -239,8 +240,9 @@ class MarketCountry(ChangesStorefront):
         self.is_market_active = self.market.is_active
         super().save(*args, **kwargs)
 
-    def after_change(self) -> None:
-        super().after_change()
+    @classmethod
+    def forget_cached(cls) -> None:
+        super().forget_cached()
         from shop.selectors import market_directory_invalidate
 
         transaction.on_commit(market_directory_invalidate)

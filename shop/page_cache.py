@@ -52,23 +52,40 @@ def content_changed() -> None:
     transaction.on_commit(_bump)
 
 
+class StorefrontQuerySet(models.QuerySet[Any]):
+    """Bulk deletes and updates retire caches like single saves do."""
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        result = super().delete()
+        self.model.forget_cached()  # type: ignore[attr-defined]
+        return result
+
+    def update(self, **kwargs: Any) -> int:
+        count = super().update(**kwargs)
+        self.model.forget_cached()  # type: ignore[attr-defined]
+        return count
+
+
 class ChangesStorefront(models.Model):
-    """Saving or deleting a row of this model changes what storefront pages show."""
+    """Saving or deleting rows of this model changes what storefront pages show."""
+
+    objects = StorefrontQuerySet.as_manager()
 
     class Meta:
         abstract = True
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         super().save(*args, **kwargs)
-        self.after_change()
+        self.forget_cached()
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         result = super().delete(*args, **kwargs)
-        self.after_change()
+        self.forget_cached()
         return result
 
-    def after_change(self) -> None:
-        """Forget what depends on this row; subclasses add their own caches."""
+    @classmethod
+    def forget_cached(cls) -> None:
+        """Forget what depends on this model's rows; subclasses add their own caches."""
         content_changed()
 
 

@@ -133,7 +133,6 @@ def test_hreflang_lists_only_countries_where_the_product_is_visible(client):
     assert alternates["tr-TR"] == "http://testserver/tr-tr/p/kervan-kupa/"
     assert alternates["de-AT"] == "http://testserver/de-at/p/kervan-becher/"
     assert alternates["en-GB"] == "http://testserver/en-gb/p/kervan-mug/"
-    assert "x-default" in alternates
 
 
 def test_a_slug_of_another_language_moves_to_this_languages_url(client):
@@ -271,3 +270,10 @@ def test_switching_language_on_a_category_keeps_the_category(client):
     moved = client.get(response["Location"])
     assert moved.status_code == 301
     assert moved["Location"] == "/tr-tr/c/giyim/?sort=price"
+
+
+def test_no_x_default_for_a_product_hidden_in_the_default_market(client):
+    html = client.get("/en-gb/sku/KRV-MUG/", follow=True).content.decode()
+
+    alternates = dict(re.findall(r'hreflang="([^"]+)" href="([^"]+)"', html))
+    assert "x-default" not in alternates

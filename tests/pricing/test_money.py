@@ -76,3 +76,20 @@ def test_results_are_never_negative_and_fit_the_currency(amount, rule, currency)
 @given(amount=st.decimals(max_value=Decimal(0), min_value=Decimal(-1000), places=2), rule=rules)
 def test_zero_or_negative_input_gives_zero(amount, rule):
     assert round_price(amount, rule, "EUR") == Decimal("0.00")
+
+
+@pytest.mark.parametrize(
+    ("amount", "rule", "expected"),
+    [
+        ("2.40", Rounding.NEAREST_5, "5.00"),
+        ("0.40", Rounding.WHOLE, "1.00"),
+        ("0.01", Rounding.NEAREST_005, "0.05"),
+    ],
+)
+def test_a_positive_price_never_rounds_to_zero(amount, rule, expected):
+    assert round_price(Decimal(amount), rule, "EUR") == Decimal(expected)
+
+
+@given(amount=amounts, rule=rules, currency=currencies)
+def test_positive_amounts_stay_positive(amount, rule, currency):
+    assert round_price(amount, rule, currency) > 0

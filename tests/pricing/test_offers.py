@@ -12,10 +12,10 @@ from django.utils import timezone
 
 from catalog.demo import generated_specs, products_bulk_create
 from catalog.models import Variant
-from pricing.derivation import derived_prices_rebuild
-from pricing.models import PriceEntry, PriceList, StockLevel, StockPool
+from pricing.derivation import derived_prices_rebuild, price_list_rebuild
+from pricing.models import MarketPriceList, PriceEntry, PriceList, StockLevel, StockPool
 from pricing.offers import Availability, PriceContext, offers_for
-from pricing.services import price_set, stock_set
+from pricing.services import price_set, stock_reserve, stock_set
 from shop.context import MarketContext
 from shop.models import Customer, CustomerGroup
 from shop.selectors import market_directory
@@ -216,3 +216,36 @@ def test_reserved_may_not_exceed_quantity_unless_backorder_is_allowed():
     # Switching backorder off while units are promised beyond stock is refused.
     with pytest.raises(IntegrityError), transaction.atomic():
         Variant.objects.filter(sku="KRV-TEE-M").update(allows_backorder=False)
+
+
+def test_a_rule_that_would_make_a_price_free_leaves_it_out_and_says_so():
+    usd = PriceList.objects.get(code="usd-retail")
+    usd.adjustment_amount = Decimal("-100")
+    usd.save()
+
+    report = price_list_rebuild(usd)
+
+    assert "would be zero or less" in report.problem
+    assert not PriceEntry.objects.filter(price_list=usd, variant__sku="KRV-TEE-M").exists()
+    assert offer("KRV-TEE-M", "en-us").availability == Availability.NOT_SOLD
+
+
+def test_saving_a_stock_level_keeps_reservations_made_meanwhile():
+    level = StockLevel.objects.get(variant__sku="KRV-TEE-M", pool__code="rotterdam")
+    variant = Variant.objects.get(sku="KRV-TEE-M")
+    stock_reserve(variant_id=variant.pk, pool_ids=[level.pool_id], quantity=3)
+
+    level.quantity = 100  # a form that loaded the row before the reservation
+    level.save()
+
+    level.refresh_from_db()
+    assert (level.quantity, level.reserved) == (100, 3)
+
+
+def test_removing_a_group_list_in_bulk_stops_its_prices(django_capture_on_commit_callbacks):
+    assert offer("KRV-TEE-M", "de-de", group="dealer").price == Decimal("25.42")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        MarketPriceList.objects.filter(customer_group__code="dealer").delete()
+
+    assert offer("KRV-TEE-M", "de-de", group="dealer").price == Decimal("29.90")
