@@ -19,9 +19,8 @@ from catalog.selectors import (
     category_products,
     filtered,
     listing_summary,
-    product_for_page,
+    product_page_data,
     product_slug_in_other_language,
-    product_slugs,
     search_products,
     storefront_products,
     variant_for_sku,
@@ -200,8 +199,8 @@ def search(request: HttpRequest, prefix: str) -> HttpResponse:
 @cached_page
 def product(request: HttpRequest, prefix: str, slug: str) -> HttpResponse:
     context = _context(request)
-    item = product_for_page(context, slug)
-    if item is None:
+    page_data = product_page_data(context, slug)
+    if page_data is None:
         # A slug of another language (e.g. from x-default): move to this language's URL.
         own_slug = product_slug_in_other_language(context, slug)
         if own_slug and own_slug != slug:
@@ -209,6 +208,7 @@ def product(request: HttpRequest, prefix: str, slug: str) -> HttpResponse:
             url = context.url(f"/p/{own_slug}/") + (f"?{query}" if query else "")
             return HttpResponsePermanentRedirect(url)
         raise Http404(_("This product is not available here."))
+    item, slugs = page_data
     variants = list(item.variants.all())
     offers = offers_for(variants, PriceContext.from_market(context))
     requested = request.GET.get("variant", "").strip().upper()
@@ -217,7 +217,6 @@ def product(request: HttpRequest, prefix: str, slug: str) -> HttpResponse:
         selected = next(
             (v for v in variants if offers[v.pk].can_buy), variants[0] if variants else None
         )
-    slugs = product_slugs(item.pk)
     canonical = request.build_absolute_uri(context.url(f"/p/{slug}/"))
     tree = category_tree()
     category_node = tree.nodes.get(item.primary_category_id) if item.primary_category_id else None

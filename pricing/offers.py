@@ -2,9 +2,9 @@
 
 The single door to prices and availability. Listing and product pages, and
 later the cart, checkout, feeds and marketplace sync, all ask it, so a
-price is computed the same way everywhere. It runs three queries for any
-number of variants (price entries, tax rates, stock); the market's lists
-and pools come from the cache.
+price is computed the same way everywhere. It runs two queries for any
+number of variants (price entries, stock); the market's lists and pools and
+the tax rates come from the cache (one more query when they changed).
 """
 
 from __future__ import annotations

@@ -6,17 +6,31 @@ from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 
+from django.core.cache import cache
 from django.db.models import Q
 
 from pricing.models import TaxRate
+from shop.page_cache import content_version
 
 # (country, tax category id) → rate in percent
 TaxTable = dict[tuple[str, int], Decimal]
 
 
 def tax_table(countries: Iterable[str], *, on: date) -> TaxTable:
-    """Country-wide rates in force on ``on`` for every category, keyed by (country, category)."""
+    """Country-wide rates in force on ``on`` for every category, keyed by (country, category).
+
+    Cached until a tax rate (or anything else shown in the shop) changes.
+    """
     codes = sorted({country.upper() for country in countries if country})
+    key = f"pricing:tax-table:{content_version()}:{on.isoformat()}:{','.join(codes)}"
+    table: TaxTable | None = cache.get(key)
+    if table is None:
+        table = _load_tax_table(codes, on)
+        cache.set(key, table, 60 * 60)
+    return table
+
+
+def _load_tax_table(codes: list[str], on: date) -> TaxTable:
     rows = (
         TaxRate.objects.filter(country_id__in=codes, region__isnull=True, valid_from__lte=on)
         .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=on))

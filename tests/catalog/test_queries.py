@@ -88,8 +88,8 @@ def test_product_page_queries_do_not_grow_with_variants(client, django_assert_ma
 def test_a_category_seen_again_reuses_its_count_and_facets(client, django_assert_num_queries):
     client.get("/de-de/c/kleidung/")
 
-    # Products page (1), variants (1), offers (3).
-    with django_assert_num_queries(5):
+    # Products page (1), variants (1), offers: prices and stock (2).
+    with django_assert_num_queries(4):
         response = client.get("/de-de/c/kleidung/?page=1")
 
     assert response.context["page"].paginator.count == 1
