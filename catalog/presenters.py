@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+
+from django.core.cache import cache
+from django.utils import timezone
 
 from catalog.models import Product
 from catalog.selectors import variant_ids_by_product
 from pricing.offers import Availability, Offer, PriceContext, offers_for
 from shop.context import MarketContext
+from shop.page_cache import content_version
+
+CARD_TEXTS_TIMEOUT = 60 * 10
 
 AVAILABILITY_ORDER = [
     Availability.IN_STOCK,
@@ -45,30 +52,78 @@ def best_offer(offers: Sequence[Offer]) -> tuple[Offer | None, bool, Availabilit
     return cheapest, varies, availability
 
 
-def product_cards(products: Sequence[Product], context: MarketContext) -> list[ProductCard]:
-    """Cards for storefront products (annotated ``name``/``slug``): four queries in all."""
+@dataclass(frozen=True, slots=True)
+class CardText:
+    """What a card shows that does not depend on price or stock (cacheable)."""
+
+    product_id: int
+    name: str
+    url: str
+    image_url: str | None
+    image_alt: str
+    brand: str
+    variant_ids: tuple[int, ...]
+
+
+def card_texts(products: Sequence[Product], context: MarketContext) -> list[CardText]:
+    """Card texts for storefront products (annotated ``name``/``slug``); one query."""
     variants = variant_ids_by_product([product.pk for product in products])
-    offers = offers_for(
-        [variant_id for ids in variants.values() for variant_id in ids],
-        PriceContext.from_market(context),
-    )
-    cards = []
+    texts = []
     for product in products:
-        offer, varies, availability = best_offer(
-            [offers[variant_id] for variant_id in variants.get(product.pk, [])]
-        )
         image = product.primary_image
-        cards.append(
-            ProductCard(
+        texts.append(
+            CardText(
                 product_id=product.pk,
                 name=product.name,  # type: ignore[attr-defined]
                 url=context.url(f"/p/{product.slug}/"),  # type: ignore[attr-defined]
                 image_url=image.listing.url if image and image.listing else None,
                 image_alt=image.alt_in(context.language) if image else "",
                 brand=product.brand.name if product.brand else "",
+                variant_ids=tuple(variants.get(product.pk, [])),
+            )
+        )
+    return texts
+
+
+def cached_card_texts(
+    identity: tuple[object, ...], load: Callable[[], Sequence[Product]], context: MarketContext
+) -> list[CardText]:
+    """Card texts of a listing page, cached by its identity until the catalogue changes."""
+    minute = timezone.now().strftime("%Y%m%d%H%M")
+    digest = hashlib.sha256(repr((identity, minute)).encode()).hexdigest()[:32]
+    key = f"catalog:card-texts:{content_version()}:{digest}"
+    texts: list[CardText] | None = cache.get(key)
+    if texts is None:
+        texts = card_texts(load(), context)
+        cache.set(key, texts, CARD_TEXTS_TIMEOUT)
+    return texts
+
+
+def cards_with_offers(texts: Sequence[CardText], context: MarketContext) -> list[ProductCard]:
+    """Add live prices and availability to card texts (``offers_for``: two queries)."""
+    offers = offers_for(
+        [variant_id for text in texts for variant_id in text.variant_ids],
+        PriceContext.from_market(context),
+    )
+    cards = []
+    for text in texts:
+        offer, varies, availability = best_offer([offers[v] for v in text.variant_ids])
+        cards.append(
+            ProductCard(
+                product_id=text.product_id,
+                name=text.name,
+                url=text.url,
+                image_url=text.image_url,
+                image_alt=text.image_alt,
+                brand=text.brand,
                 offer=offer,
                 price_varies=varies,
                 availability=availability,
             )
         )
     return cards
+
+
+def product_cards(products: Sequence[Product], context: MarketContext) -> list[ProductCard]:
+    """Cards for storefront products (annotated ``name``/``slug``)."""
+    return cards_with_offers(card_texts(products, context), context)

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from catalog.categories import CategoryNode, category_tree
 from catalog.jsonld import product_jsonld
 from catalog.models import Product, Variant
-from catalog.presenters import product_cards
+from catalog.presenters import cached_card_texts, cards_with_offers, product_cards
 from catalog.selectors import (
     ListingFilters,
     category_products,
@@ -97,13 +97,17 @@ def _query_without_page(request: HttpRequest) -> str:
 @cached_page
 def home(request: HttpRequest, prefix: str) -> HttpResponse:
     context = _context(request)
-    newest = list(storefront_products(context).order_by("-published_at", "-id")[:12])
+    texts = cached_card_texts(
+        ("home", context.prefix, context.customer_group_id),
+        lambda: list(storefront_products(context).order_by("-published_at", "-id")[:12]),
+        context,
+    )
     tree = category_tree()
     return render(
         request,
         "storefront/home.html",
         {
-            "cards": product_cards(newest, context),
+            "cards": cards_with_offers(texts, context),
             "categories": [_category_link(node, context) for node in tree.children(None)],
         },
     )
@@ -136,6 +140,7 @@ def category(request: HttpRequest, prefix: str, slug: str) -> HttpResponse:
     identity = (context.prefix, context.customer_group_id, node.id, filters)
     summary = listing_summary(base, matches, language=context.language, identity=identity)
     page = _page(request, matches, count=summary.total)
+    texts = cached_card_texts((*identity, page.number), lambda: list(page.object_list), context)
     text = node.text(context.language)
     return render(
         request,
@@ -147,7 +152,7 @@ def category(request: HttpRequest, prefix: str, slug: str) -> HttpResponse:
             "breadcrumbs": [_category_link(a, context) for a in tree.ancestors(node)],
             "subcategories": [_category_link(c, context) for c in tree.children(node)],
             "page": page,
-            "cards": product_cards(list(page.object_list), context),
+            "cards": cards_with_offers(texts, context),
             "facets": summary.facets,
             "filters": filters,
             "sorts": form.fields["sort"].choices,  # type: ignore[attr-defined]
