@@ -9,7 +9,7 @@ the matching price-list amounts in SQL.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -235,17 +235,18 @@ SELECT 'value', vov.attributevalue_id, COUNT(DISTINCT v.product_id)
 
 
 def listing_summary(
-    listing: QuerySet[Product],
-    matches: QuerySet[Product],
+    querysets: Callable[[], tuple[QuerySet[Product], QuerySet[Product]]],
     *,
     language: str,
     identity: tuple[object, ...],
 ) -> ListingSummary:
     """Count and facets of a listing: cached until the catalogue changes, else one query.
 
-    ``identity`` names the listing and its filters (market, country, language,
-    customer group, category, filter values); the current minute is added
-    because publication is checked to the minute.
+    ``querysets`` builds (the unfiltered listing, the filtered one) and is
+    only called on a cache miss. ``identity`` names the listing and its
+    filters (market, country, language, customer group, category, filter
+    values); the current minute is added because publication is checked to
+    the minute.
     """
     minute = timezone.now().strftime("%Y%m%d%H%M")
     fingerprint = hashlib.sha256(repr((identity, minute)).encode()).hexdigest()[:32]
@@ -253,6 +254,7 @@ def listing_summary(
     summary: ListingSummary | None = cache.get(key)
     if summary is not None:
         return summary
+    listing, matches = querysets()
     listing_sql, listing_params = listing.order_by().values("pk").query.sql_with_params()
     matches_sql, matches_params = matches.order_by().values("pk").query.sql_with_params()
     params = (*listing_params, *matches_params)

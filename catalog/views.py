@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from django import forms
 from django.core.paginator import Page, Paginator
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
@@ -135,12 +137,23 @@ def category(request: HttpRequest, prefix: str, slug: str) -> HttpResponse:
         return HttpResponsePermanentRedirect(url)
     form = ListingForm(request.GET)
     filters = form.filters()
-    base = category_products(context, tree.subtree_ids(node))
-    matches = filtered(base, context, filters)
     identity = (context.prefix, context.customer_group_id, node.id, filters)
-    summary = listing_summary(base, matches, language=context.language, identity=identity)
-    page = _page(request, matches, count=summary.total)
-    texts = cached_card_texts((*identity, page.number), lambda: list(page.object_list), context)
+
+    @functools.cache
+    def querysets() -> tuple[QuerySet[Product], QuerySet[Product]]:
+        base = category_products(context, tree.subtree_ids(node))
+        return base, filtered(base, context, filters)
+
+    # Querysets are only built on a cache miss: count, facets and card texts
+    # of a listing page change with the catalogue, not per request.
+    summary = listing_summary(querysets, language=context.language, identity=identity)
+    page = Paginator(range(summary.total), PAGE_SIZE).get_page(request.GET.get("page"))
+    start = (page.number - 1) * PAGE_SIZE
+    texts = cached_card_texts(
+        (*identity, page.number),
+        lambda: list(querysets()[1][start : start + PAGE_SIZE]),
+        context,
+    )
     text = node.text(context.language)
     return render(
         request,

@@ -30,6 +30,7 @@ from pricing.models import (
 )
 from pricing.rates import BASE_CURRENCY
 from pricing.services import derived_follow, price_unset, stock_levels_add, stock_levels_zero
+from shop.admin import MarketAdmin
 
 PRICE_FIELDS = ("amount", "compare_at_amount", "sale_amount", "sale_starts_at", "sale_ends_at")
 UNITS_ADDED_BY_ACTION = 10
@@ -504,3 +505,24 @@ class MarketStockPoolAdmin(admin.ModelAdmin):
     list_select_related = ["market", "pool"]
     autocomplete_fields = ["market", "pool"]
     ordering = ["market", "position"]
+
+
+class MarketPriceListInline(admin.TabularInline):
+    model = MarketPriceList
+    extra = 0
+    autocomplete_fields = ["price_list"]
+    verbose_name = _("price list")
+    verbose_name_plural = _("price lists (empty customer group: retail)")
+
+
+class MarketStockPoolInline(admin.TabularInline):
+    model = MarketStockPool
+    extra = 0
+    autocomplete_fields = ["pool"]
+    ordering = ["position"]
+    verbose_name = _("stock pool")
+    verbose_name_plural = _("stock pools, in the order the market draws from them")
+
+
+# The market page shows, next to its countries, what it prices and sells from.
+MarketAdmin.inlines = [*MarketAdmin.inlines, MarketPriceListInline, MarketStockPoolInline]

@@ -22,7 +22,9 @@ def shopper_locale(language: str, country: str) -> Locale:
         return Locale.parse(language)
 
 
+@lru_cache(maxsize=8192)
 def format_money(amount: Decimal, currency: str, *, language: str, country: str) -> str:
+    """``29,90 €`` (de), ``$27.99`` (en-US), ``999,90 ₺`` (tr); memoized, prices repeat."""
     locale = shopper_locale(language, country)
     pattern = CURRENCY_PATTERNS.get(language)
     if pattern is not None:

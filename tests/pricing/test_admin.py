@@ -531,3 +531,13 @@ def test_tax_rates_are_filtered_by_country(admin_client, price_lists):
     listed = response.context["cl"].result_list
     assert {rate.country_id for rate in listed} == {"DE"}
     assert len(listed) == TaxRate.objects.filter(country_id="DE").count() == 3
+
+
+def test_the_market_page_shows_its_price_lists_and_stock_pools(admin_client, demo_shop):
+    europe = demo_shop["eu"]
+
+    html = admin_client.get(f"/admin/shop/market/{europe.pk}/change/").content.decode()
+
+    assert "price lists (empty customer group: retail)" in html.lower()
+    assert "Euro retail (EUR)" in html and "Euro dealer (B2B) (EUR)" in html
+    assert "Rotterdam" in html

@@ -46,6 +46,17 @@ def market_form(**overrides):
         "country_links-MAX_NUM_FORMS": "1000",
         "country_links-0-country": "CH",
         "country_links-1-country": "LI",
+        # The pricing app adds its price lists and stock pools to this page.
+        **{
+            f"{prefix}-{field}": value
+            for prefix in ("price_lists", "stock_pools")
+            for field, value in (
+                ("TOTAL_FORMS", "0"),
+                ("INITIAL_FORMS", "0"),
+                ("MIN_NUM_FORMS", "0"),
+                ("MAX_NUM_FORMS", "1000"),
+            )
+        },
     }
     data.update(overrides)
     return data
