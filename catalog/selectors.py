@@ -267,6 +267,18 @@ def listing_summary(
     return summary
 
 
+def cached_count(products: Callable[[], QuerySet[Product]], *, identity: tuple[object, ...]) -> int:
+    """How many products a listing has: cached like listing summaries, else one COUNT."""
+    minute = timezone.now().strftime("%Y%m%d%H%M")
+    fingerprint = hashlib.sha256(repr((identity, minute)).encode()).hexdigest()[:32]
+    key = f"catalog:listing-count:{content_version()}:{fingerprint}"
+    count: int | None = cache.get(key)
+    if count is None:
+        count = products().count()
+        cache.set(key, count, SUMMARY_TIMEOUT)
+    return count
+
+
 def _summary_from_rows(rows: list[tuple[str, int, int]], language: str) -> ListingSummary:
     total = next((count for kind, _id, count in rows if kind == "total"), 0)
     brand_counts = {brand_id: count for kind, brand_id, count in rows if kind == "brand"}

@@ -15,9 +15,10 @@ from django.utils.translation import gettext_lazy as _
 from catalog.categories import CategoryNode, category_tree
 from catalog.jsonld import product_jsonld
 from catalog.models import Product, Variant
-from catalog.presenters import cached_card_texts, cards_with_offers, product_cards
+from catalog.presenters import cached_card_texts, cards_with_offers
 from catalog.selectors import (
     ListingFilters,
+    cached_count,
     category_products,
     filtered,
     listing_summary,
@@ -83,11 +84,9 @@ class ListingForm(forms.Form):
         )
 
 
-def _page(request: HttpRequest, items: Any, *, count: int | None = None) -> Page:
-    paginator = Paginator(items, PAGE_SIZE)
-    if count is not None:
-        paginator.count = count  # type: ignore[misc]  # known already: no COUNT query
-    return paginator.get_page(request.GET.get("page"))
+def _page(request: HttpRequest, total: int) -> Page:
+    """The requested page of ``total`` results (the items come from the card cache)."""
+    return Paginator(range(total), PAGE_SIZE).get_page(request.GET.get("page"))
 
 
 def _query_without_page(request: HttpRequest) -> str:
@@ -147,7 +146,7 @@ def category(request: HttpRequest, prefix: str, slug: str) -> HttpResponse:
     # Querysets are only built on a cache miss: count, facets and card texts
     # of a listing page change with the catalogue, not per request.
     summary = listing_summary(querysets, language=context.language, identity=identity)
-    page = Paginator(range(summary.total), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = _page(request, summary.total)
     start = (page.number - 1) * PAGE_SIZE
     texts = cached_card_texts(
         (*identity, page.number),
@@ -199,19 +198,30 @@ def category_alternates(request: HttpRequest, node: CategoryNode) -> list[tuple[
 def search(request: HttpRequest, prefix: str) -> HttpResponse:
     context = _context(request)
     text = request.GET.get("q", "").strip()[:200]
-    products = search_products(context, text) if text else Product.objects.none()
-    page = _page(request, products)
-    response = render(
+    identity = ("search", context.prefix, context.customer_group_id, text)
+
+    @functools.cache
+    def products() -> QuerySet[Product]:
+        return search_products(context, text) if text else Product.objects.none()
+
+    # Like category pages: the count and card texts of a result page wait in
+    # the cache for a catalogue change; prices and stock are read live.
+    total = cached_count(products, identity=identity) if text else 0
+    page = _page(request, total)
+    start = (page.number - 1) * PAGE_SIZE
+    texts = cached_card_texts(
+        (*identity, page.number), lambda: list(products()[start : start + PAGE_SIZE]), context
+    )
+    return render(
         request,
         "storefront/search.html",
         {
             "q": text,
             "page": page,
-            "cards": product_cards(list(page.object_list), context),
+            "cards": cards_with_offers(texts, context),
             "query": _query_without_page(request),
         },
     )
-    return response
 
 
 @cached_page
