@@ -277,3 +277,16 @@ def test_no_x_default_for_a_product_hidden_in_the_default_market(client):
 
     alternates = dict(re.findall(r'hreflang="([^"]+)" href="([^"]+)"', html))
     assert "x-default" not in alternates
+
+
+def test_listing_prices_and_stock_are_live_while_card_texts_are_cached(client):
+    client.get("/de-de/c/t-shirts/")  # card texts cached
+    variant = Variant.objects.get(sku="KRV-TEE-M")
+    PriceEntry.objects.filter(
+        price_list__code="eur-retail", variant__sku__startswith="KRV-TEE"
+    ).update(amount=Decimal("24.90"))
+    StockLevel.objects.filter(variant=variant).update(quantity=0)
+
+    card = next(c for c in cards(client.get("/de-de/c/t-shirts/")) if c.name == "Kervan T-Shirt")
+
+    assert card.offer.price == Decimal("24.90")
