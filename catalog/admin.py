@@ -50,6 +50,16 @@ from pricing.money import quantize
 from shop.models import Country
 
 LANGUAGE_CODES = [code for code, _name in settings.LANGUAGES]
+VARIANT_FIELDS = (
+    "sku",
+    "gtin",
+    "option_values",
+    "weight_grams",
+    "allows_backorder",
+    "low_stock_threshold",
+    "position",
+    "is_active",
+)
 SHORT_JSON: dict[type[models.Field[Any, Any]], dict[str, Any]] = {
     models.JSONField: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 40})}
 }
@@ -249,27 +259,11 @@ class VariantInline(admin.TabularInline):
     model = Variant
     formset = SharedChoicesFormSet
     extra = 1
-    fields = [
-        "sku",
-        "gtin",
-        "option_values",
-        "weight_grams",
-        "allows_backorder",
-        "low_stock_threshold",
-        "position",
-        "is_active",
-    ]
+    fields = VARIANT_FIELDS
     show_change_link = True
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Variant]:
         return super().get_queryset(request).prefetch_related("option_values")
-
-    def formfield_for_manytomany(
-        self, db_field: Any, request: HttpRequest, **kwargs: Any
-    ) -> forms.ModelMultipleChoiceField | None:  # type: ignore[type-arg]
-        if db_field.name == "option_values":
-            kwargs["queryset"] = AttributeValue.objects.select_related("attribute")
-        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
 
 class ProductImageInline(admin.TabularInline):
@@ -346,8 +340,19 @@ def primary_image_ensure(product: Product) -> None:
         product.save(update_fields=["primary_image", "updated_at"])
 
 
+class AttributeValueChoices:
+    """Attribute value pickers label each value with its attribute in one query."""
+
+    def formfield_for_manytomany(
+        self, db_field: Any, request: HttpRequest, **kwargs: Any
+    ) -> forms.ModelMultipleChoiceField | None:  # type: ignore[type-arg]
+        if db_field.related_model is AttributeValue:
+            kwargs["queryset"] = AttributeValue.objects.select_related("attribute")
+        return super().formfield_for_manytomany(db_field, request, **kwargs)  # type: ignore[misc]
+
+
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(AttributeValueChoices, admin.ModelAdmin):
     form = ProductForm
     list_display = [
         "name",
@@ -419,13 +424,6 @@ class ProductAdmin(admin.ModelAdmin):
             ]
         return fieldsets
 
-    def formfield_for_manytomany(
-        self, db_field: Any, request: HttpRequest, **kwargs: Any
-    ) -> forms.ModelMultipleChoiceField | None:  # type: ignore[type-arg]
-        if db_field.name == "attribute_values":
-            kwargs["queryset"] = AttributeValue.objects.select_related("attribute")
-        return super().formfield_for_manytomany(db_field, request, **kwargs)
-
     @admin.display(description=_("name"))
     def name(self, product: Product) -> str:
         return product_name(product)
@@ -467,7 +465,7 @@ class ProductAdmin(admin.ModelAdmin):
 
 
 @admin.register(Variant)
-class VariantAdmin(admin.ModelAdmin):
+class VariantAdmin(AttributeValueChoices, admin.ModelAdmin):
     """One SKU with its price in every price list and its stock in every pool."""
 
     list_display = ["sku", "product_title", "gtin", "is_active", "allows_backorder"]
@@ -477,17 +475,7 @@ class VariantAdmin(admin.ModelAdmin):
     autocomplete_fields = ["product"]
     filter_horizontal = ["option_values"]
     inlines = [PriceEntryInline, StockLevelInline]
-    fields = [
-        "product",
-        "sku",
-        "gtin",
-        "option_values",
-        "weight_grams",
-        "allows_backorder",
-        "low_stock_threshold",
-        "position",
-        "is_active",
-    ]
+    fields = ("product", *VARIANT_FIELDS)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Variant]:
         return (
@@ -511,13 +499,6 @@ class VariantAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Variant | None = None) -> Any:
         return ["product_title"] if obj is not None else []
-
-    def formfield_for_manytomany(
-        self, db_field: Any, request: HttpRequest, **kwargs: Any
-    ) -> forms.ModelMultipleChoiceField | None:  # type: ignore[type-arg]
-        if db_field.name == "option_values":
-            kwargs["queryset"] = AttributeValue.objects.select_related("attribute")
-        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     @admin.display(description=_("product"))
     def product_title(self, variant: Variant) -> str:

@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from decimal import Decimal
 
-from django.core.cache import cache
-from django.utils import timezone
-
 from catalog.models import Product
-from catalog.selectors import variant_ids_by_product
+from catalog.selectors import catalogue_cached, variant_ids_by_product
 from pricing.offers import Availability, Offer, PriceContext, offers_for
 from shop.context import MarketContext
-from shop.page_cache import content_version
-
-CARD_TEXTS_TIMEOUT = 60 * 10
 
 AVAILABILITY_ORDER = [
     Availability.IN_STOCK,
@@ -28,13 +21,22 @@ AVAILABILITY_ORDER = [
 
 
 @dataclass(frozen=True, slots=True)
-class ProductCard:
+class CardText:
+    """What a card shows that does not depend on price or stock (cacheable)."""
+
     product_id: int
     name: str
     url: str
     image_url: str | None
     image_alt: str
     brand: str
+    variant_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ProductCard(CardText):
+    """A card's texts with the live price and availability."""
+
     offer: Offer | None  # the cheapest variant that can be bought, else the cheapest
     price_varies: bool
     availability: Availability
@@ -50,19 +52,6 @@ def best_offer(offers: Sequence[Offer]) -> tuple[Offer | None, bool, Availabilit
     varies = len({offer.price for offer in priced}) > 1
     availability = min((offer.availability for offer in offers), key=AVAILABILITY_ORDER.index)
     return cheapest, varies, availability
-
-
-@dataclass(frozen=True, slots=True)
-class CardText:
-    """What a card shows that does not depend on price or stock (cacheable)."""
-
-    product_id: int
-    name: str
-    url: str
-    image_url: str | None
-    image_alt: str
-    brand: str
-    variant_ids: tuple[int, ...]
 
 
 def card_texts(products: Sequence[Product], context: MarketContext) -> list[CardText]:
@@ -89,14 +78,7 @@ def cached_card_texts(
     identity: tuple[object, ...], load: Callable[[], Sequence[Product]], context: MarketContext
 ) -> list[CardText]:
     """Card texts of a listing page, cached by its identity until the catalogue changes."""
-    minute = timezone.now().strftime("%Y%m%d%H%M")
-    digest = hashlib.sha256(repr((identity, minute)).encode()).hexdigest()[:32]
-    key = f"catalog:card-texts:{content_version()}:{digest}"
-    texts: list[CardText] | None = cache.get(key)
-    if texts is None:
-        texts = card_texts(load(), context)
-        cache.set(key, texts, CARD_TEXTS_TIMEOUT)
-    return texts
+    return catalogue_cached("card-texts", identity, lambda: card_texts(load(), context))
 
 
 def cards_with_offers(texts: Sequence[CardText], context: MarketContext) -> list[ProductCard]:
@@ -110,20 +92,10 @@ def cards_with_offers(texts: Sequence[CardText], context: MarketContext) -> list
         offer, varies, availability = best_offer([offers[v] for v in text.variant_ids])
         cards.append(
             ProductCard(
-                product_id=text.product_id,
-                name=text.name,
-                url=text.url,
-                image_url=text.image_url,
-                image_alt=text.image_alt,
-                brand=text.brand,
+                **{field.name: getattr(text, field.name) for field in fields(CardText)},
                 offer=offer,
                 price_varies=varies,
                 availability=availability,
             )
         )
     return cards
-
-
-def product_cards(products: Sequence[Product], context: MarketContext) -> list[ProductCard]:
-    """Cards for storefront products (annotated ``name``/``slug``)."""
-    return cards_with_offers(card_texts(products, context), context)

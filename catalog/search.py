@@ -5,16 +5,12 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable
 
-from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramWordSimilarity
 from django.db import connection
-from django.db.models import F, FloatField, Q, QuerySet, Value
-from django.db.models.functions import Coalesce, Greatest
 
 from catalog.models import ProductTranslation
 from shop.page_cache import content_changed
 
 SEARCH_CONFIGS = {"tr": "turkish", "de": "german", "fr": "french", "en": "english"}
-TRIGRAM_THRESHOLD = 0.3
 
 
 def search_config(language: str) -> str:
@@ -85,19 +81,3 @@ def _write(batch: list[tuple[int, str, str, str, str, str]]) -> int:
             params,
         )
     return len(batch)
-
-
-def search_translations(text: str, language: str) -> QuerySet[ProductTranslation]:
-    """Translations in ``language`` matching ``text``, best first (annotated ``relevance``)."""
-    config = search_config(language)
-    query = SearchQuery(fold_case(text, language), config=config, search_type="websearch")
-    plain = fold_plain(text)
-    return (
-        ProductTranslation.objects.filter(language=language)
-        .annotate(
-            rank=Coalesce(SearchRank(F("search_vector"), query), Value(0.0)),
-            similarity=TrigramWordSimilarity(plain, "search_name"),
-        )
-        .filter(Q(search_vector=query) | Q(similarity__gte=TRIGRAM_THRESHOLD))
-        .annotate(relevance=Greatest(F("rank") * 2, F("similarity"), output_field=FloatField()))
-    )

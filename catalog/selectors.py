@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import TypeVar
 
 from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramWordSimilarity
 from django.core.cache import cache
@@ -48,6 +49,8 @@ from pricing.models import PriceEntry, StockLevel
 from pricing.selectors import market_pricing
 from shop.context import MarketContext
 from shop.page_cache import content_version
+
+T = TypeVar("T")
 
 SORTS = {
     "newest": ("-published_at", "-id"),
@@ -214,6 +217,24 @@ class ListingSummary:
 
 SUMMARY_TIMEOUT = 60 * 10
 
+
+def catalogue_cached(kind: str, identity: tuple[object, ...], load: Callable[[], T]) -> T:
+    """``load()``'s result, cached until the catalogue changes.
+
+    Keyed by ``kind`` and ``identity`` (everything the result depends on),
+    the content version, and the current minute, since publication and sales
+    are checked to the minute. Kept at most ten minutes.
+    """
+    minute = timezone.now().strftime("%Y%m%d%H%M")
+    digest = hashlib.sha256(repr((identity, minute)).encode()).hexdigest()[:32]
+    key = f"catalog:{kind}:{content_version()}:{digest}"
+    value: T | None = cache.get(key)
+    if value is None:
+        value = load()
+        cache.set(key, value, SUMMARY_TIMEOUT)
+    return value
+
+
 # One round trip: the filtered count, and brand and attribute-value counts
 # over the unfiltered listing (on products and on their variants' options).
 SUMMARY_SQL = """
@@ -248,12 +269,14 @@ def listing_summary(
     values); the current minute is added because publication is checked to
     the minute.
     """
-    minute = timezone.now().strftime("%Y%m%d%H%M")
-    fingerprint = hashlib.sha256(repr((identity, minute)).encode()).hexdigest()[:32]
-    key = f"catalog:listing-summary:{content_version()}:{language}:{fingerprint}"
-    summary: ListingSummary | None = cache.get(key)
-    if summary is not None:
-        return summary
+    return catalogue_cached(
+        "listing-summary", (*identity, language), lambda: _summary_load(querysets, language)
+    )
+
+
+def _summary_load(
+    querysets: Callable[[], tuple[QuerySet[Product], QuerySet[Product]]], language: str
+) -> ListingSummary:
     listing, matches = querysets()
     listing_sql, listing_params = listing.order_by().values("pk").query.sql_with_params()
     matches_sql, matches_params = matches.order_by().values("pk").query.sql_with_params()
@@ -262,21 +285,12 @@ def listing_summary(
         sql = SUMMARY_SQL.format(listing=listing_sql, matches=matches_sql)
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    summary = _summary_from_rows(rows, language)
-    cache.set(key, summary, SUMMARY_TIMEOUT)
-    return summary
+    return _summary_from_rows(rows, language)
 
 
 def cached_count(products: Callable[[], QuerySet[Product]], *, identity: tuple[object, ...]) -> int:
     """How many products a listing has: cached like listing summaries, else one COUNT."""
-    minute = timezone.now().strftime("%Y%m%d%H%M")
-    fingerprint = hashlib.sha256(repr((identity, minute)).encode()).hexdigest()[:32]
-    key = f"catalog:listing-count:{content_version()}:{fingerprint}"
-    count: int | None = cache.get(key)
-    if count is None:
-        count = products().count()
-        cache.set(key, count, SUMMARY_TIMEOUT)
-    return count
+    return catalogue_cached("listing-count", identity, lambda: products().count())
 
 
 def _summary_from_rows(rows: list[tuple[str, int, int]], language: str) -> ListingSummary:
@@ -392,9 +406,6 @@ def product_for_page(context: MarketContext, slug: str) -> Product | None:
     return product
 
 
-PRODUCT_PAGE_TIMEOUT = 60 * 10
-
-
 def product_page_data(context: MarketContext, slug: str) -> tuple[Product, dict[str, str]] | None:
     """The product with everything its page shows, and its slug per language.
 
@@ -402,20 +413,12 @@ def product_page_data(context: MarketContext, slug: str) -> tuple[Product, dict[
     at most a minute, for scheduled publication); prices and stock are not
     part of it and stay live. Six queries when not cached, none when cached.
     """
-    minute = timezone.now().strftime("%Y%m%d%H%M")
-    key = (
-        f"catalog:product-page:{content_version()}:{minute}:"
-        f"{context.country}:{context.language}:{hashlib.sha256(slug.encode()).hexdigest()[:24]}"
-    )
-    cached: tuple[Product, dict[str, str]] | None = cache.get(key)
-    if cached is not None:
-        return cached
-    product = product_for_page(context, slug)
-    if product is None:
-        return None
-    data = (product, product_slugs(product.pk))
-    cache.set(key, data, PRODUCT_PAGE_TIMEOUT)
-    return data
+
+    def load() -> tuple[Product, dict[str, str]] | None:
+        product = product_for_page(context, slug)
+        return None if product is None else (product, product_slugs(product.pk))
+
+    return catalogue_cached("product-page", (context.country, context.language, slug), load)
 
 
 def product_slug_in_other_language(context: MarketContext, slug: str) -> str | None:

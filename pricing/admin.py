@@ -139,19 +139,7 @@ class PriceListForm(forms.ModelForm):  # type: ignore[type-arg]
 @admin.register(PriceList)
 class PriceListAdmin(admin.ModelAdmin):
     form = PriceListForm
-    list_display = [
-        "code",
-        "name",
-        "currency",
-        "includes_tax",
-        "tax_country",
-        "source",
-        "adjustment_percent",
-        "adjustment_amount",
-        "rounding",
-        "entry_count",
-        "updated_at",
-    ]
+    list_display = [*PriceListForm.Meta.fields, "entry_count", "updated_at"]
     list_filter = ["currency", "includes_tax", ("source", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["code", "name"]
     list_select_related = ["tax_country", "source"]

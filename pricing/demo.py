@@ -8,7 +8,6 @@ from pathlib import Path
 
 from django.db import transaction
 
-from pricing.derivation import derived_prices_rebuild
 from pricing.models import ExchangeRate, PriceList, Rounding, StockPool, TaxCategory, TaxRate
 from pricing.rates import parse_ecb_xml, rates_store
 from pricing.services import market_price_list_assign, market_stock_pools_set
@@ -109,7 +108,3 @@ def pricing_demo_setup() -> dict[str, PriceList]:
         market_id=markets["eu"].pk, price_list=lists["eur-dealer"], customer_group_id=dealer.pk
     )
     return lists
-
-
-def demo_prices_rebuild() -> None:
-    derived_prices_rebuild()

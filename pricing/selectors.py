@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from django.core.cache import cache
 
 from pricing.models import MarketPriceList, MarketStockPool
+from shop.page_cache import cache_counter, cache_counter_bump
 from shop.request_memo import forget, memoized
 
 CONFIG_VERSION_KEY = "pricing:config-version"
@@ -41,21 +42,10 @@ class MarketPricing:
         return tuple(lists)
 
 
-def _version() -> int:
-    version = cache.get(CONFIG_VERSION_KEY)
-    if version is None:
-        cache.add(CONFIG_VERSION_KEY, 1, None)
-        version = cache.get(CONFIG_VERSION_KEY, 1)
-    return int(version)
-
-
 def pricing_config_invalidate() -> None:
     """Forget cached market pricing (after price list, market list or pool changes)."""
     forget("pricing:market:")
-    try:
-        cache.incr(CONFIG_VERSION_KEY)
-    except ValueError:
-        cache.add(CONFIG_VERSION_KEY, 1, None)
+    cache_counter_bump(CONFIG_VERSION_KEY)
 
 
 def market_pricing(market_id: int) -> MarketPricing:
@@ -64,7 +54,7 @@ def market_pricing(market_id: int) -> MarketPricing:
 
 
 def _cached_market_pricing(market_id: int) -> MarketPricing:
-    key = f"pricing:market:{market_id}:v{_version()}"
+    key = f"pricing:market:{market_id}:v{cache_counter(CONFIG_VERSION_KEY)}"
     config: MarketPricing | None = cache.get(key)
     if config is None:
         config = _load_market_pricing(market_id)

@@ -28,23 +28,29 @@ VERSION_KEY = "storefront:content-version"
 
 def content_version() -> int:
     """A number that changes whenever anything shown on storefront pages changes."""
-    return memoized(VERSION_KEY, _stored_version)
+    return memoized(VERSION_KEY, lambda: cache_counter(VERSION_KEY))
 
 
-def _stored_version() -> int:
-    version = cache.get(VERSION_KEY)
+def cache_counter(key: str) -> int:
+    """A counter kept in the cache, starting at 1: a version to put in other keys."""
+    version = cache.get(key)
     if version is None:
-        cache.add(VERSION_KEY, 1, None)
-        version = cache.get(VERSION_KEY, 1)
+        cache.add(key, 1, None)
+        version = cache.get(key, 1)
     return int(version)
 
 
-def _bump() -> None:
-    forget(VERSION_KEY)
+def cache_counter_bump(key: str) -> None:
+    """Move a counter on, retiring every cache key built from it."""
+    forget(key)
     try:
-        cache.incr(VERSION_KEY)
+        cache.incr(key)
     except ValueError:
-        cache.add(VERSION_KEY, 1, None)
+        cache.add(key, 1, None)
+
+
+def _bump() -> None:
+    cache_counter_bump(VERSION_KEY)
 
 
 def content_changed() -> None:

@@ -7,9 +7,10 @@ from collections.abc import Iterator
 import pytest
 from django.core.cache import cache
 
-from shop.management.commands.seed_demo import DEMO_MARKETS
+from pricing.demo import pricing_demo_setup
+from pricing.models import PriceList
+from shop.demo import markets_demo_setup
 from shop.models import Market
-from shop.services import market_upsert
 
 
 @pytest.fixture(autouse=True)
@@ -23,13 +24,22 @@ def _empty_cache() -> Iterator[None]:
 @pytest.fixture
 def demo_markets(db: None) -> dict[str, Market]:
     """Türkiye, Europe, United States (default) and United Kingdom, as in the demo."""
-    markets = {spec["code"]: market_upsert(**spec) for spec in DEMO_MARKETS}
+    markets = markets_demo_setup()
     cache.clear()
     return markets
 
 
 @pytest.fixture
-def demo_shop(demo_markets: dict[str, Market]) -> dict[str, Market]:
+def demo_price_lists(demo_markets: dict[str, Market]) -> dict[str, PriceList]:
+    """Demo tax and ECB rates (USD 1.08) and price lists: eur-retail by hand
+    (German VAT included), usd-retail derived from it without tax, rounded to .99."""
+    return pricing_demo_setup()
+
+
+@pytest.fixture
+def demo_shop(
+    demo_markets: dict[str, Market], demo_price_lists: dict[str, PriceList]
+) -> dict[str, Market]:
     """Demo markets with pricing, the category tree and the two reference items.
 
     KRV-TEE (S/M/L, EUR 29.90, TRY 999.90, in stock in both pools) and
@@ -41,13 +51,7 @@ def demo_shop(demo_markets: dict[str, Market]) -> dict[str, Market]:
         products_bulk_create,
         reference_specs,
     )
-    from pricing.demo import pricing_demo_setup
-    from shop.management.commands.seed_demo import DEMO_GROUPS
-    from shop.services import customer_group_upsert
 
-    for group in DEMO_GROUPS:
-        customer_group_upsert(**group)
-    pricing_demo_setup()
     catalog_structure_create()
     products_bulk_create(reference_specs())
     catalog_refresh()

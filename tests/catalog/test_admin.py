@@ -25,23 +25,12 @@ from catalog.models import (
     ProductType,
     Variant,
 )
-from pricing.demo import pricing_demo_setup
 from pricing.models import PriceEntry, PriceList, StockLevel, StockPool, TaxCategory
 from pricing.services import price_set, stock_set
-from shop.management.commands.seed_demo import DEMO_GROUPS
-from shop.services import customer_group_upsert
 
 pytestmark = pytest.mark.django_db
 
 VALID_GTIN = "4006381333931"
-
-
-@pytest.fixture
-def price_lists(demo_markets) -> dict[str, PriceList]:
-    """Demo tax, rates, pools and lists: eur-retail by hand, usd-retail derived (.99)."""
-    for group in DEMO_GROUPS:
-        customer_group_upsert(**group)
-    return pricing_demo_setup()
 
 
 def product_make(name: str, sku: str, *, gtin: str = "", brand: Brand | None = None) -> Product:
@@ -60,7 +49,7 @@ def product_make(name: str, sku: str, *, gtin: str = "", brand: Brand | None = N
 
 
 @pytest.fixture
-def catalogue(price_lists) -> dict[str, int]:
+def catalogue(demo_price_lists) -> dict[str, int]:
     brand = Brand.objects.create(name="Anatolia Linen", slug="anatolia-linen")
     category = Category.objects.add_root({"code": "shirts"})
     CategoryTranslation.objects.create(
@@ -71,7 +60,9 @@ def catalogue(price_lists) -> dict[str, int]:
     product = product_make("Linen shirt", "LS-WHITE-M", gtin=VALID_GTIN, brand=brand)
     product.categories.add(category)
     variant = product.variants.get()
-    price_set(price_list=price_lists["eur-retail"], variant_id=variant.pk, amount=Decimal("29.90"))
+    price_set(
+        price_list=demo_price_lists["eur-retail"], variant_id=variant.pk, amount=Decimal("29.90")
+    )
     stock_set(variant=variant, pool_id=StockPool.objects.get(code="rotterdam").pk, quantity=12)
     return {
         "product": product.pk,
@@ -117,7 +108,7 @@ def test_catalogue_admin_pages_open(admin_client, catalogue, url):
 
 
 def test_the_product_list_costs_the_same_queries_for_3_or_20_products(
-    admin_client, django_assert_max_num_queries, price_lists
+    admin_client, django_assert_max_num_queries, demo_price_lists
 ):
     # given
     for number in range(3):
@@ -167,7 +158,7 @@ def test_products_are_found_by_sku_barcode_and_name(admin_client, catalogue, que
     assert found == ([] if query == "anatolia" else [catalogue["product"]])
 
 
-def test_products_are_filtered_by_stock_status(admin_client, price_lists):
+def test_products_are_filtered_by_stock_status(admin_client, demo_price_lists):
     # given: pool quantities minus reservations against a threshold of 5
     rotterdam = StockPool.objects.get(code="rotterdam")
     istanbul = StockPool.objects.get(code="istanbul")

@@ -9,7 +9,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from catalog.models import Product, ProductTranslation, ProductType, Variant
-from pricing.demo import pricing_demo_setup
 from pricing.models import (
     ExchangeRate,
     PriceEntry,
@@ -20,19 +19,8 @@ from pricing.models import (
     TaxRate,
 )
 from pricing.services import price_set, stock_set
-from shop.management.commands.seed_demo import DEMO_GROUPS
-from shop.services import customer_group_upsert
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def price_lists(demo_markets) -> dict[str, PriceList]:
-    """Demo tax, rates, pools and lists: eur-retail by hand (incl. DE tax), usd-retail
-    derived from it excl. tax at 1.08 USD per EUR, rounded to .99."""
-    for group in DEMO_GROUPS:
-        customer_group_upsert(**group)
-    return pricing_demo_setup()
 
 
 def variant_make(sku: str = "LS-WHITE-M") -> Variant:
@@ -77,14 +65,16 @@ def messages_of(response) -> list[str]:
         "/admin/pricing/marketstockpool/add/",
     ],
 )
-def test_pricing_admin_pages_open(admin_client, price_lists, url):
+def test_pricing_admin_pages_open(admin_client, demo_price_lists, url):
     variant = variant_make()
-    price_set(price_list=price_lists["eur-retail"], variant_id=variant.pk, amount=Decimal("29.90"))
+    price_set(
+        price_list=demo_price_lists["eur-retail"], variant_id=variant.pk, amount=Decimal("29.90")
+    )
     pool = StockPool.objects.get(code="rotterdam")
     level = stock_set(variant=variant, pool_id=pool.pk, quantity=5)
     ids = {
         "tax_category": TaxCategory.objects.get(code="standard").pk,
-        "price_list": price_lists["usd-retail"].pk,
+        "price_list": demo_price_lists["usd-retail"].pk,
         "pool": pool.pk,
         "stock_level": level.pk,
     }
@@ -117,11 +107,11 @@ def variant_form(variant: Variant, prices: list[dict[str, object]]) -> dict[str,
 
 
 def test_a_manual_euro_price_saved_on_a_variant_moves_the_derived_dollar_price(
-    admin_client, price_lists
+    admin_client, demo_price_lists
 ):
     # given
     variant = variant_make()
-    eur, usd = price_lists["eur-retail"], price_lists["usd-retail"]
+    eur, usd = demo_price_lists["eur-retail"], demo_price_lists["usd-retail"]
 
     # when: 29.90 EUR incl. 19% DE tax = 25.13 net, × 1.08 = 27.13, rounded to .99
     response = admin_client.post(
@@ -136,10 +126,10 @@ def test_a_manual_euro_price_saved_on_a_variant_moves_the_derived_dollar_price(
     assert PriceEntry.objects.get(price_list__code="eur-dealer", variant=variant).amount > 0
 
 
-def test_a_price_typed_on_a_derived_list_is_manual_and_stays(admin_client, price_lists):
+def test_a_price_typed_on_a_derived_list_is_manual_and_stays(admin_client, demo_price_lists):
     # given: the USD price comes from the rule
     variant = variant_make()
-    eur, usd = price_lists["eur-retail"], price_lists["usd-retail"]
+    eur, usd = demo_price_lists["eur-retail"], demo_price_lists["usd-retail"]
     eur_entry = price_set(price_list=eur, variant_id=variant.pk, amount=Decimal("29.90"))
     usd_entry = PriceEntry.objects.get(price_list=usd, variant=variant)
     assert not usd_entry.is_manual
@@ -163,10 +153,10 @@ def test_a_price_typed_on_a_derived_list_is_manual_and_stays(admin_client, price
     assert (usd_entry.amount, usd_entry.is_manual) == (Decimal("25.00"), True)
 
 
-def test_unticking_set_by_hand_gives_the_price_back_to_the_rule(admin_client, price_lists):
+def test_unticking_set_by_hand_gives_the_price_back_to_the_rule(admin_client, demo_price_lists):
     # given: a USD price typed by hand
     variant = variant_make()
-    eur, usd = price_lists["eur-retail"], price_lists["usd-retail"]
+    eur, usd = demo_price_lists["eur-retail"], demo_price_lists["usd-retail"]
     eur_entry = price_set(price_list=eur, variant_id=variant.pk, amount=Decimal("29.90"))
     usd_entry = price_set(price_list=usd, variant_id=variant.pk, amount=Decimal("25.00"))
 
@@ -188,9 +178,9 @@ def test_unticking_set_by_hand_gives_the_price_back_to_the_rule(admin_client, pr
     assert (usd_entry.amount, usd_entry.is_manual) == (Decimal("27.99"), False)
 
 
-def test_removing_a_price_removes_the_prices_derived_from_it(admin_client, price_lists):
+def test_removing_a_price_removes_the_prices_derived_from_it(admin_client, demo_price_lists):
     variant = variant_make()
-    eur = price_lists["eur-retail"]
+    eur = demo_price_lists["eur-retail"]
     eur_entry = price_set(price_list=eur, variant_id=variant.pk, amount=Decimal("29.90"))
     prices = [{"id": eur_entry.pk, "price_list": eur.pk, "amount": "29.90", "DELETE": "on"}]
 
@@ -203,11 +193,11 @@ def test_removing_a_price_removes_the_prices_derived_from_it(admin_client, price
 
 
 def test_a_negative_price_and_a_sale_ending_before_it_starts_are_explained(
-    admin_client, price_lists
+    admin_client, demo_price_lists
 ):
     variant = variant_make()
     price = {
-        "price_list": price_lists["eur-retail"].pk,
+        "price_list": demo_price_lists["eur-retail"].pk,
         "amount": "-1",
         "sale_amount": "5",
         "sale_starts_at_0": "2026-03-10",
@@ -227,7 +217,7 @@ def test_a_negative_price_and_a_sale_ending_before_it_starts_are_explained(
     assert not PriceEntry.objects.filter(variant=variant).exists()
 
 
-def test_a_stock_quantity_below_the_reserved_units_is_explained(admin_client, price_lists):
+def test_a_stock_quantity_below_the_reserved_units_is_explained(admin_client, demo_price_lists):
     variant = variant_make()
     pool = StockPool.objects.get(code="rotterdam")
     level = stock_set(variant=variant, pool_id=pool.pk, quantity=10)
@@ -273,8 +263,8 @@ def price_list_form(price_list: PriceList, **overrides: object) -> dict[str, obj
     return data
 
 
-def test_a_price_list_cannot_derive_from_itself(admin_client, price_lists):
-    eur = price_lists["eur-retail"]
+def test_a_price_list_cannot_derive_from_itself(admin_client, demo_price_lists):
+    eur = demo_price_lists["eur-retail"]
 
     response = admin_client.post(
         f"/admin/pricing/pricelist/{eur.pk}/change/", price_list_form(eur, source=eur.pk)
@@ -286,10 +276,10 @@ def test_a_price_list_cannot_derive_from_itself(admin_client, price_lists):
     assert eur.source_id is None
 
 
-def test_the_price_list_page_counts_its_prices(admin_client, price_lists):
+def test_the_price_list_page_counts_its_prices(admin_client, demo_price_lists):
     for sku in ("A-1", "A-2"):
         price_set(
-            price_list=price_lists["eur-retail"],
+            price_list=demo_price_lists["eur-retail"],
             variant_id=variant_make(sku).pk,
             amount=Decimal(10),
         )
@@ -302,13 +292,13 @@ def test_the_price_list_page_counts_its_prices(admin_client, price_lists):
     assert counts["try-retail"] == 0
 
 
-def test_recomputing_a_derived_list_reports_how_many_prices_changed(admin_client, price_lists):
+def test_recomputing_a_derived_list_reports_how_many_prices_changed(admin_client, demo_price_lists):
     # given: a euro price stored without the derived lists following
     variant = variant_make()
     PriceEntry.objects.create(
-        price_list=price_lists["eur-retail"], variant=variant, amount=Decimal("29.90")
+        price_list=demo_price_lists["eur-retail"], variant=variant, amount=Decimal("29.90")
     )
-    usd = price_lists["usd-retail"]
+    usd = demo_price_lists["usd-retail"]
 
     # when
     response = admin_client.post(
@@ -323,10 +313,10 @@ def test_recomputing_a_derived_list_reports_how_many_prices_changed(admin_client
 
 
 def test_recomputing_a_list_typed_by_hand_recomputes_the_lists_derived_from_it(
-    admin_client, price_lists
+    admin_client, demo_price_lists
 ):
     variant = variant_make()
-    eur = price_lists["eur-retail"]
+    eur = demo_price_lists["eur-retail"]
     PriceEntry.objects.create(price_list=eur, variant=variant, amount=Decimal("29.90"))
 
     response = admin_client.post(
@@ -340,12 +330,12 @@ def test_recomputing_a_list_typed_by_hand_recomputes_the_lists_derived_from_it(
     assert PriceEntry.objects.filter(variant=variant, is_manual=False).count() == 3
 
 
-def test_recomputing_without_an_exchange_rate_reports_the_problem(admin_client, price_lists):
+def test_recomputing_without_an_exchange_rate_reports_the_problem(admin_client, demo_price_lists):
     PriceEntry.objects.create(
-        price_list=price_lists["eur-retail"], variant=variant_make(), amount=Decimal("29.90")
+        price_list=demo_price_lists["eur-retail"], variant=variant_make(), amount=Decimal("29.90")
     )
     ExchangeRate.objects.filter(currency="USD").delete()
-    usd = price_lists["usd-retail"]
+    usd = demo_price_lists["usd-retail"]
 
     response = admin_client.post(
         "/admin/pricing/pricelist/",
@@ -363,7 +353,7 @@ def test_recomputing_without_an_exchange_rate_reports_the_problem(admin_client, 
 # Exchange rates
 
 
-def test_a_reference_rate_from_the_ecb_is_read_only(admin_client, price_lists):
+def test_a_reference_rate_from_the_ecb_is_read_only(admin_client, demo_price_lists):
     rate = ExchangeRate.objects.get(currency="USD", source=ExchangeRate.Source.ECB)
     url = f"/admin/pricing/exchangerate/{rate.pk}/change/"
 
@@ -379,7 +369,7 @@ def test_a_reference_rate_from_the_ecb_is_read_only(admin_client, price_lists):
     assert rate.rate == Decimal("1.08")
 
 
-def test_a_merchant_adds_a_manual_rate(admin_client, price_lists):
+def test_a_merchant_adds_a_manual_rate(admin_client, demo_price_lists):
     response = admin_client.post(
         "/admin/pricing/exchangerate/add/",
         {
@@ -411,7 +401,7 @@ def test_a_merchant_adds_a_manual_rate(admin_client, price_lists):
     ],
 )
 def test_a_rate_for_the_euro_or_an_unknown_currency_is_refused(
-    admin_client, price_lists, currency, message
+    admin_client, demo_price_lists, currency, message
 ):
     response = admin_client.post(
         "/admin/pricing/exchangerate/add/",
@@ -423,7 +413,7 @@ def test_a_rate_for_the_euro_or_an_unknown_currency_is_refused(
     assert not ExchangeRate.objects.filter(source=ExchangeRate.Source.MANUAL).exists()
 
 
-def test_a_second_manual_rate_on_the_same_day_is_explained(admin_client, price_lists):
+def test_a_second_manual_rate_on_the_same_day_is_explained(admin_client, demo_price_lists):
     ExchangeRate.objects.create(
         currency="USD", rate=Decimal("1.1"), effective_date="2026-11-21", source="manual"
     )
@@ -441,7 +431,7 @@ def test_a_second_manual_rate_on_the_same_day_is_explained(admin_client, price_l
 
 
 @pytest.fixture
-def stock_levels(price_lists) -> list[StockLevel]:
+def stock_levels(demo_price_lists) -> list[StockLevel]:
     """Three stock levels in Rotterdam: 5, 0 and 7 units (2 of the 7 reserved)."""
     pool = StockPool.objects.get(code="rotterdam")
     levels = [
@@ -510,7 +500,7 @@ def test_stock_is_edited_in_the_list(admin_client, stock_levels):
 
 
 def test_a_markets_price_lists_and_pools_are_listed_by_market(
-    admin_client, demo_markets, price_lists
+    admin_client, demo_markets, demo_price_lists
 ):
     europe = demo_markets["eu"].pk
 
@@ -525,7 +515,7 @@ def test_a_markets_price_lists_and_pools_are_listed_by_market(
     assert [link.pool.code for link in pools.context["cl"].result_list] == ["rotterdam"]
 
 
-def test_tax_rates_are_filtered_by_country(admin_client, price_lists):
+def test_tax_rates_are_filtered_by_country(admin_client, demo_price_lists):
     response = admin_client.get("/admin/pricing/taxrate/", {"country__code__exact": "DE"})
 
     listed = response.context["cl"].result_list

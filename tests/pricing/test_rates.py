@@ -16,14 +16,10 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from catalog.models import Product, ProductType, Variant
-from pricing.demo import pricing_demo_setup
 from pricing.models import ExchangeRate, PriceEntry, PriceList, Rounding, TaxCategory
 from pricing.rates import RatesDownloadError, RatesError, latest_rates
 from pricing.services import price_set
 from pricing.tasks import update_exchange_rates
-from shop.management.commands.seed_demo import DEMO_GROUPS
-from shop.models import Market
-from shop.services import customer_group_upsert
 
 ECB = "http://www.ecb.int/vocabulary/2002-08-01/eurofxref"
 DEMO_RATES = {
@@ -134,14 +130,6 @@ def closed_port_url(settings) -> str:
         port = probe.getsockname()[1]
     settings.ECB_RATES_URL = f"http://127.0.0.1:{port}/eurofxref-daily.xml"
     return settings.ECB_RATES_URL
-
-
-@pytest.fixture
-def demo_price_lists(demo_markets: dict[str, Market]) -> dict[str, PriceList]:
-    """The demo's tax rates, ECB rates of 2026-11-20 (USD 1.0800) and price lists."""
-    for group in DEMO_GROUPS:
-        customer_group_upsert(**group)
-    return pricing_demo_setup()
 
 
 @pytest.fixture

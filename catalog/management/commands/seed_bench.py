@@ -17,8 +17,7 @@ from catalog.search import translations_index_update
 from pricing.demo import pricing_demo_setup
 from pricing.derivation import derived_prices_rebuild
 from pricing.models import PriceEntry, StockLevel
-from shop.management.commands.seed_demo import DEMO_GROUPS, DEMO_MARKETS
-from shop.services import customer_group_upsert, market_upsert
+from shop.demo import markets_demo_setup
 
 BENCH_PREFIX = "BENCH"
 CHUNK_SIZE = 2000
@@ -47,10 +46,7 @@ class Command(BaseCommand):
 
         with self._step("Markets, pricing and category tree"):
             with transaction.atomic():
-                for market in DEMO_MARKETS:
-                    market_upsert(**market)
-                for group in DEMO_GROUPS:
-                    customer_group_upsert(**group)
+                markets_demo_setup()
                 pricing_demo_setup()
             catalog_structure_create()
 
