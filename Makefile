@@ -35,7 +35,7 @@ run: $(STAMP) messages
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy shop catalog pricing shipping orders payments invoicing
+	$(BIN)/mypy shop catalog pricing shipping orders payments invoicing storefront
 
 format: $(DEV_STAMP)
 	$(BIN)/ruff check --fix .
