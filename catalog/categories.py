@@ -89,6 +89,7 @@ def _cached_category_tree() -> CategoryTree:
 
 
 def category_tree_invalidate() -> None:
+    """Drop the cached tree now (``category_tree_changed`` waits for the commit)."""
     cache.delete(CACHE_KEY)
     forget(CACHE_KEY)
 
@@ -106,8 +107,8 @@ def _build() -> CategoryTree:
     children: dict[int | None, list[int]] = {}
     for category in categories:
         parent = by_path.get(category.path[:-steplen]) if category.depth > 1 else None
-        if category.depth > 1 and parent is None:
-            continue  # under an inactive category: hidden with it
+        if category.depth > 1 and (parent is None or parent.pk not in parent_of):
+            continue  # under an inactive category, however far up: hidden with it
         parent_id = parent.pk if parent else None
         parent_of[category.pk] = parent_id
         children.setdefault(parent_id, []).append(category.pk)

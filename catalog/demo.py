@@ -33,9 +33,9 @@ from catalog.models import (
     Visibility,
 )
 from catalog.search import fold_plain, translations_index_update
+from catalog.services import catalogue_changed, category_tree_changed
 from pricing.derivation import derived_prices_rebuild
 from pricing.models import PriceEntry, PriceList, StockLevel, StockPool, TaxCategory
-from shop.page_cache import content_changed
 
 LANGUAGES = ("en", "tr", "de", "fr")
 
@@ -632,7 +632,8 @@ def products_bulk_create(specs: list[ProductSpec], *, seed: int = 11) -> list[Pr
                     )
         PriceEntry.objects.bulk_create(entries, batch_size=5000)
         StockLevel.objects.bulk_create(levels, batch_size=5000)
-        content_changed()
+        category_tree_changed()
+        catalogue_changed()
     return products
 
 

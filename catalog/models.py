@@ -10,15 +10,13 @@ from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from stdnum import ean
 from stdnum.exceptions import ValidationError as StdnumError
 from treebeard.mp_tree import MP_Node, MP_NodeManager
-
-from shop.page_cache import ChangesStorefront, StorefrontQuerySet
 
 LANGUAGE_CHOICES = settings.LANGUAGES
 
@@ -46,7 +44,7 @@ def translated(names: dict[str, str], language: str, fallback: str = "") -> str:
     return names.get(language) or names.get("en") or next(iter(names.values()), fallback)
 
 
-class Brand(ChangesStorefront):
+class Brand(models.Model):
     name = models.CharField(_("name"), max_length=100, unique=True)
     slug = models.SlugField(_("slug"), max_length=100, unique=True)
 
@@ -59,21 +57,7 @@ class Brand(ChangesStorefront):
         return self.name
 
 
-class ChangesCategoryTree(ChangesStorefront):
-    """Saving or deleting changes the cached category tree and the pages showing it."""
-
-    class Meta:
-        abstract = True
-
-    @classmethod
-    def forget_cached(cls) -> None:
-        super().forget_cached()
-        from catalog.categories import category_tree_invalidate
-
-        transaction.on_commit(category_tree_invalidate)
-
-
-class Category(ChangesCategoryTree, MP_Node):
+class Category(MP_Node):
     """A node of the category tree; names and slugs live in CategoryTranslation."""
 
     code = models.SlugField(_("code"), max_length=100, unique=True)  # type: ignore[var-annotated]
@@ -90,7 +74,7 @@ class Category(ChangesCategoryTree, MP_Node):
         return self.code
 
 
-class CategoryTranslation(ChangesCategoryTree):
+class CategoryTranslation(models.Model):
     category = models.ForeignKey(Category, on_delete=models.CASCADE, related_name="translations")
     language = models.CharField(_("language"), max_length=10, choices=LANGUAGE_CHOICES)
     name = models.CharField(_("name"), max_length=150)
@@ -111,7 +95,7 @@ class CategoryTranslation(ChangesCategoryTree):
         return self.name
 
 
-class Attribute(ChangesStorefront):
+class Attribute(models.Model):
     """A property such as material, size or colour; option attributes tell variants apart."""
 
     code = models.SlugField(_("code"), max_length=50, unique=True)
@@ -131,7 +115,7 @@ class Attribute(ChangesStorefront):
         return translated(self.names, language, self.code)
 
 
-class AttributeValue(ChangesStorefront):
+class AttributeValue(models.Model):
     attribute = models.ForeignKey(Attribute, on_delete=models.CASCADE, related_name="values")
     code = models.SlugField(_("code"), max_length=50)
     names = models.JSONField(_("names"), default=dict)
@@ -152,7 +136,7 @@ class AttributeValue(ChangesStorefront):
         return translated(self.names, language, self.code)
 
 
-class ProductType(ChangesStorefront):
+class ProductType(models.Model):
     name = models.CharField(_("name"), max_length=100, unique=True)
     option_attributes = models.ManyToManyField(
         Attribute,
@@ -177,7 +161,7 @@ class Visibility(models.TextChoices):
     EXCEPT = "except", _("Everywhere except the chosen countries")
 
 
-class ProductQuerySet(StorefrontQuerySet):
+class ProductQuerySet(models.QuerySet["Product"]):
     def published(self) -> ProductQuerySet:
         # Up to the end of the current minute: the same SQL for a whole minute
         # (listing summaries are cached by it); a scheduled product may show
@@ -190,7 +174,7 @@ class ProductQuerySet(StorefrontQuerySet):
         return self.published().filter(Product.visibility_condition(country))
 
 
-class Product(ChangesStorefront):
+class Product(models.Model):
     product_type = models.ForeignKey(
         ProductType, on_delete=models.PROTECT, related_name="products", verbose_name=_("type")
     )
@@ -314,7 +298,7 @@ class Product(ChangesStorefront):
         return True
 
 
-class ProductTranslation(ChangesStorefront):
+class ProductTranslation(models.Model):
     """Name, slug, description and SEO text of a product in one language."""
 
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="translations")
@@ -347,7 +331,7 @@ class ProductTranslation(ChangesStorefront):
         return self.name
 
 
-class ProductImage(ChangesStorefront):
+class ProductImage(models.Model):
     """An uploaded image and the renditions the storefront serves."""
 
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="images")
@@ -371,12 +355,12 @@ class ProductImage(ChangesStorefront):
         return translated(self.alt_texts, language)
 
 
-class VariantQuerySet(StorefrontQuerySet):
+class VariantQuerySet(models.QuerySet["Variant"]):
     def active(self) -> VariantQuerySet:
         return self.filter(is_active=True)
 
 
-class Variant(ChangesStorefront):
+class Variant(models.Model):
     """A sellable item ("sub-product"): one SKU of a product."""
 
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="variants")

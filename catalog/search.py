@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from django.db import connection
 
 from catalog.models import ProductTranslation
-from shop.page_cache import content_changed
+from shop import versions
 
 SEARCH_CONFIGS = {"tr": "turkish", "de": "german", "fr": "french", "en": "english"}
 
@@ -58,7 +58,7 @@ def translations_index_update(translation_ids: Iterable[int] | None = None) -> i
         if len(batch) >= 500:
             updated += _write(batch)
             batch = []
-    content_changed()
+    versions.retire(versions.CATALOGUE)
     return updated + _write(batch)
 
 

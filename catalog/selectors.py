@@ -1,9 +1,9 @@
-"""Storefront reads: listings, facets, product pages, search, sitemaps.
+"""Catalogue reads: listings, facets, product pages, search, sitemaps.
 
 Every query filters visibility in SQL and fetches the shopper's language in
 the same round trip, so a page costs a fixed number of queries whatever its
-size. Prices come from ``pricing.offers_for``; sorting and price filters use
-the matching price-list amounts in SQL.
+size. Nothing here knows prices or stock: the storefront narrows and sorts
+listings with ``pricing.selectors``.
 """
 
 from __future__ import annotations
@@ -11,15 +11,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from decimal import Decimal
 from typing import TypeVar
 
 from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramWordSimilarity
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import (
-    Case,
     Exists,
     F,
     FilteredRelation,
@@ -28,9 +25,7 @@ from django.db.models import (
     Prefetch,
     Q,
     QuerySet,
-    Subquery,
     Value,
-    When,
 )
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
@@ -45,114 +40,28 @@ from catalog.models import (
     translated,
 )
 from catalog.search import fold_case, fold_plain, search_config
-from pricing.models import PriceEntry, StockLevel
-from pricing.selectors import market_pricing
 from shop.context import MarketContext
-from shop.page_cache import content_version
+from shop.versions import CATALOGUE, version
 
 T = TypeVar("T")
 
-SORTS = {
-    "newest": ("-published_at", "-id"),
-    "price": ("list_price", "id"),
-    "-price": ("-list_price", "-id"),
-    "name": ("name", "id"),
-}
-DEFAULT_SORT = "newest"
 
+def visible_products(country: str, language: str) -> QuerySet[Product]:
+    """Products a shopper in ``country`` may see, with their text in ``language``.
 
-@dataclass(frozen=True)
-class ListingFilters:
-    brand_ids: tuple[int, ...] = ()
-    attribute_value_ids: tuple[int, ...] = ()
-    price_min: Decimal | None = None
-    price_max: Decimal | None = None
-    in_stock_only: bool = False
-    sort: str = DEFAULT_SORT
-
-
-def _list_ids(context: MarketContext) -> list[int]:
-    config = market_pricing(context.market.id)
-    return [
-        info.id
-        for info in config.price_lists_for(context.customer_group_id)
-        if info.currency == context.currency
-    ]
-
-
-def _effective_list_price(price_list_id: int, at: datetime) -> Subquery:
-    """The product's lowest current price (sale price while a sale runs) in one list."""
-    on_sale = (
-        Q(sale_amount__isnull=False)
-        & (Q(sale_starts_at__isnull=True) | Q(sale_starts_at__lte=at))
-        & (Q(sale_ends_at__isnull=True) | Q(sale_ends_at__gt=at))
-    )
-    entries = (
-        PriceEntry.objects.filter(
-            price_list_id=price_list_id,
-            variant__product_id=OuterRef("pk"),
-            variant__is_active=True,
-        )
-        .annotate(effective=Case(When(on_sale, then=F("sale_amount")), default=F("amount")))
-        .order_by("effective")
-        .values("effective")[:1]
-    )
-    return Subquery(entries)
-
-
-def storefront_products(context: MarketContext) -> QuerySet[Product]:
-    """Products a shopper in this context may see, priced in the market, with their text.
-
-    Annotated with ``name`` and ``slug`` in the context's language. Products
-    without a translation or a price in the market are left out (an EXISTS
-    test; the price itself is only computed where a page sorts or filters by
-    it, see ``with_list_price``).
+    Annotated with ``name`` and ``slug``; products without a translation in
+    the language are left out. Whether they are priced is pricing's business
+    (``pricing.selectors.products_priced``).
     """
-    list_ids = _list_ids(context)
-    if not list_ids:
-        return Product.objects.none()
-    priced = PriceEntry.objects.filter(
-        price_list_id__in=list_ids, variant__product_id=OuterRef("pk"), variant__is_active=True
-    )
     return (
-        Product.objects.visible_in(context.country)
+        Product.objects.visible_in(country)
         .annotate(
-            text=FilteredRelation(
-                "translations", condition=Q(translations__language=context.language)
-            )
+            text=FilteredRelation("translations", condition=Q(translations__language=language))
         )
         .filter(text__isnull=False)
-        .filter(Exists(priced))
         .annotate(name=F("text__name"), slug=F("text__slug"))
         .select_related("primary_image", "brand")
     )
-
-
-def with_list_price(products: QuerySet[Product], context: MarketContext) -> QuerySet[Product]:
-    """Annotate ``list_price``: the lowest current amount in the market's lists.
-
-    The group's list wins over retail; a running sale counts. Amounts of the
-    market's lists are in its currency, so price filters and sorting use them.
-    """
-    at = timezone.now().replace(second=0, microsecond=0)
-    prices = [_effective_list_price(list_id, at) for list_id in _list_ids(context)]
-    if not prices:
-        return products
-    return products.annotate(list_price=Coalesce(*prices) if len(prices) > 1 else prices[0])
-
-
-def _in_stock(context: MarketContext) -> Q:
-    pools = market_pricing(context.market.id).pool_ids
-    stocked = StockLevel.objects.filter(
-        variant__product_id=OuterRef("pk"),
-        variant__is_active=True,
-        pool_id__in=pools,
-        quantity__gt=F("reserved"),
-    )
-    backorder = Variant.objects.filter(
-        product_id=OuterRef("pk"), is_active=True, allows_backorder=True
-    )
-    return Q(Exists(stocked)) | Q(Exists(backorder))
 
 
 def _has_attribute_values(value_ids: Sequence[int]) -> Q:
@@ -167,40 +76,34 @@ def _has_attribute_values(value_ids: Sequence[int]) -> Q:
     return Q(Exists(on_product)) | Q(Exists(on_variant))
 
 
-def category_products(context: MarketContext, category_ids: Sequence[int]) -> QuerySet[Product]:
-    """Visible products in any of ``category_ids``."""
+def products_in_categories(
+    products: QuerySet[Product], category_ids: Sequence[int]
+) -> QuerySet[Product]:
+    """``products`` that are in any of ``category_ids``."""
     in_category = Product.categories.through._default_manager.filter(
         product_id=OuterRef("pk"), category_id__in=category_ids
     )
-    return storefront_products(context).filter(Exists(in_category))
+    return products.filter(Exists(in_category))
 
 
-def filtered(
-    products: QuerySet[Product], context: MarketContext, filters: ListingFilters
+def products_with_attributes(
+    products: QuerySet[Product],
+    *,
+    brand_ids: Sequence[int] = (),
+    attribute_value_ids: Sequence[int] = (),
 ) -> QuerySet[Product]:
-    """Apply brand, attribute, price and stock filters and the sort order."""
-    if filters.brand_ids:
-        products = products.filter(brand_id__in=filters.brand_ids)
-    if filters.attribute_value_ids:
-        values = AttributeValue.objects.filter(pk__in=filters.attribute_value_ids)
+    """Narrow to brands and attribute values: values of one attribute widen the
+    choice (OR), attributes narrow it (AND)."""
+    if brand_ids:
+        products = products.filter(brand_id__in=brand_ids)
+    if attribute_value_ids:
+        values = AttributeValue.objects.filter(pk__in=attribute_value_ids)
         by_attribute: dict[int, list[int]] = {}
         for value_id, attribute_id in values.values_list("id", "attribute_id"):
             by_attribute.setdefault(attribute_id, []).append(value_id)
-        # Values of one attribute widen the choice (OR); attributes narrow it (AND).
         for value_ids in by_attribute.values():
             products = products.filter(_has_attribute_values(value_ids))
-    needs_price = filters.sort in {"price", "-price"} or (
-        filters.price_min is not None or filters.price_max is not None
-    )
-    if needs_price:
-        products = with_list_price(products, context)
-    if filters.price_min is not None:
-        products = products.filter(list_price__gte=filters.price_min)  # type: ignore[misc]
-    if filters.price_max is not None:
-        products = products.filter(list_price__lte=filters.price_max)  # type: ignore[misc]
-    if filters.in_stock_only:
-        products = products.filter(_in_stock(context))
-    return products.order_by(*SORTS.get(filters.sort, SORTS[DEFAULT_SORT]))
+    return products
 
 
 @dataclass(frozen=True)
@@ -227,7 +130,7 @@ def catalogue_cached(kind: str, identity: tuple[object, ...], load: Callable[[],
     """
     minute = timezone.now().strftime("%Y%m%d%H%M")
     digest = hashlib.sha256(repr((identity, minute)).encode()).hexdigest()[:32]
-    key = f"catalog:{kind}:{content_version()}:{digest}"
+    key = f"catalog:{kind}:{version(CATALOGUE)}:{digest}"
     value: T | None = cache.get(key)
     if value is None:
         value = load()
@@ -322,7 +225,7 @@ class AttributeLabels:
 
 def attribute_labels() -> AttributeLabels:
     """Names of brands and filterable attribute values (cached until the catalogue changes)."""
-    key = f"catalog:attribute-labels:{content_version()}"
+    key = f"catalog:attribute-labels:{version(CATALOGUE)}"
     labels: AttributeLabels | None = cache.get(key)
     if labels is None:
         values = (
@@ -465,24 +368,25 @@ def variant_for_sku(context: MarketContext, sku: str) -> tuple[Variant, str] | N
     return row, row.slug  # type: ignore[attr-defined]
 
 
-def search_products(context: MarketContext, text: str) -> QuerySet[Product]:
-    """Visible, priced products matching ``text`` in the context's language, best first.
+def products_matching(products: QuerySet[Product], text: str, language: str) -> QuerySet[Product]:
+    """``products`` (from ``visible_products``) matching ``text`` in ``language``, best first.
 
     Full text with the language's configuration (weighted name, SKUs, then
     description) or trigram word similarity on the folded name for typos;
     both tests use the translation's GIN indexes.
     """
     query = SearchQuery(
-        fold_case(text, context.language),
-        config=search_config(context.language),
+        fold_case(text, language),
+        config=search_config(language),
         search_type="websearch",
     )
     plain = fold_plain(text)
     rank = Coalesce(SearchRank(F("text__search_vector"), query), Value(0.0))
     similarity = TrigramWordSimilarity(plain, "text__search_name")
     return (
-        storefront_products(context)
-        .filter(Q(text__search_vector=query) | Q(text__search_name__trigram_word_similar=plain))
+        products.filter(
+            Q(text__search_vector=query) | Q(text__search_name__trigram_word_similar=plain)
+        )
         .annotate(relevance=Greatest(rank * 2, similarity, output_field=FloatField()))
         .order_by("-relevance", "-published_at", "-id")
     )

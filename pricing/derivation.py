@@ -16,7 +16,7 @@ from pricing.models import PriceEntry, PriceList
 from pricing.money import HUNDRED, add_tax, remove_tax, round_price
 from pricing.rates import latest_rates
 from pricing.tax import TaxTable, rate_in, tax_table
-from shop.page_cache import content_changed
+from shop import versions
 
 BATCH_SIZE = 2000
 
@@ -168,7 +168,7 @@ def price_list_rebuild(
                 "%(count)d prices would be zero or less under this rule and were left out"
             ) % {"count": len(not_positive)}
         PriceList.objects.filter(pk=price_list.pk).update(updated_at=now)
-        content_changed()
+        versions.retire(versions.price_list(price_list.pk))
     for follower in price_list.derived_lists.select_related("source").order_by("code"):
         report.followers.append(
             price_list_rebuild(follower, variant_ids=variant_ids, rates=rates, on=on)

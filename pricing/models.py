@@ -6,33 +6,18 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
-from django.db import models, transaction
+from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_stubs_ext import StrOrPromise
 
 from shop.models import validate_currency_code
-from shop.page_cache import ChangesStorefront
 
 
 def amount_field(verbose_name: StrOrPromise, **options: object) -> models.DecimalField:  # type: ignore[type-arg]
     """An amount in a list's currency, stored with room for exact conversion."""
     return models.DecimalField(verbose_name, max_digits=14, decimal_places=4, **options)  # type: ignore[arg-type]
-
-
-class InvalidatesPricingConfig(ChangesStorefront):
-    """Saving or deleting changes what markets price with: drop the cached config."""
-
-    class Meta:
-        abstract = True
-
-    @classmethod
-    def forget_cached(cls) -> None:
-        super().forget_cached()
-        from pricing.selectors import pricing_config_invalidate
-
-        transaction.on_commit(pricing_config_invalidate)
 
 
 class TaxCategory(models.Model):
@@ -50,7 +35,7 @@ class TaxCategory(models.Model):
         return self.name
 
 
-class TaxRate(ChangesStorefront):
+class TaxRate(models.Model):
     """The rate of a tax category in a country (or US state) for a period."""
 
     category = models.ForeignKey(
@@ -114,7 +99,7 @@ class Rounding(models.TextChoices):
     NEAREST_5 = "5", _("Nearest 5")
 
 
-class PriceList(InvalidatesPricingConfig):
+class PriceList(models.Model):
     """A set of prices in one currency ("flexible prices").
 
     Manual lists hold prices typed by the merchant. A derived list computes
@@ -202,7 +187,7 @@ class PriceList(InvalidatesPricingConfig):
             ancestor = ancestor.source
 
 
-class PriceEntry(ChangesStorefront):
+class PriceEntry(models.Model):
     """The price of a variant in a price list."""
 
     price_list = models.ForeignKey(PriceList, on_delete=models.CASCADE, related_name="entries")
@@ -250,7 +235,7 @@ class PriceEntry(ChangesStorefront):
         return f"{self.variant_id} @ {self.price_list_id}: {self.amount}"
 
 
-class MarketPriceList(InvalidatesPricingConfig):
+class MarketPriceList(models.Model):
     """Which price list a market uses: its retail list, or a customer group's list."""
 
     market = models.ForeignKey(
@@ -288,7 +273,7 @@ class MarketPriceList(InvalidatesPricingConfig):
         return f"{self.market} / {group}: {self.price_list}"
 
 
-class ExchangeRate(ChangesStorefront):
+class ExchangeRate(models.Model):
     """Units of ``currency`` per one euro on a date (ECB reference or set by hand)."""
 
     class Source(models.TextChoices):
@@ -325,7 +310,7 @@ class ExchangeRate(ChangesStorefront):
         return f"1 EUR = {self.rate} {self.currency} ({self.effective_date})"
 
 
-class StockPool(ChangesStorefront):
+class StockPool(models.Model):
     """A stock location or allocation ("country-based stock"), e.g. a warehouse."""
 
     code = models.SlugField(_("code"), max_length=40, unique=True)
@@ -348,7 +333,7 @@ class StockPool(ChangesStorefront):
         return self.name
 
 
-class MarketStockPool(InvalidatesPricingConfig):
+class MarketStockPool(models.Model):
     """A pool a market sells from; a market draws from its pools in order."""
 
     market = models.ForeignKey(
@@ -374,7 +359,7 @@ class MarketStockPool(InvalidatesPricingConfig):
         return f"{self.market} ← {self.pool}"
 
 
-class StockLevel(ChangesStorefront):
+class StockLevel(models.Model):
     """How many of a variant a pool holds, and how many are promised to orders.
 
     ``allows_backorder`` copies the variant's flag (kept true by a composite

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -13,7 +13,8 @@ from django.utils import timezone
 
 from pricing.derivation import RebuildReport, price_list_rebuild
 from pricing.models import MarketPriceList, MarketStockPool, PriceEntry, PriceList, StockLevel
-from shop.page_cache import content_changed
+from pricing.selectors import pricing_config_changed
+from shop import versions
 
 if TYPE_CHECKING:
     from catalog.models import Variant
@@ -43,6 +44,7 @@ def price_set(
             "is_manual": True,
         },
     )
+    versions.retire(versions.price_list(price_list.pk))
     derived_follow(price_list, variant_ids=[variant_id])
     return entry
 
@@ -51,6 +53,7 @@ def price_set(
 def price_unset(*, price_list: PriceList, variant_id: int) -> None:
     """Remove a price; on a derived list the rule's price comes back."""
     PriceEntry.objects.filter(price_list=price_list, variant_id=variant_id).delete()
+    versions.retire(versions.price_list(price_list.pk))
     if price_list.is_derived:
         price_list_rebuild(price_list, variant_ids=[variant_id])
     else:
@@ -76,13 +79,21 @@ def market_price_list_assign(
         customer_group_id=customer_group_id,
         defaults={"price_list": price_list},
     )
+    pricing_config_changed()
     return link
+
+
+def market_price_lists_unassign(links: QuerySet[MarketPriceList]) -> int:
+    """Stop markets from pricing with these lists (e.g. a group's list). Returns how many."""
+    removed, _by_model = links.delete()
+    pricing_config_changed()
+    return removed
 
 
 @transaction.atomic
 def market_stock_pools_set(*, market_id: int, pool_ids: list[int]) -> None:
     """The pools a market sells from, in order."""
-    # A queryset delete: retires the cached market configuration like a save.
+    pricing_config_changed()
     MarketStockPool.objects.filter(market_id=market_id).exclude(pool_id__in=pool_ids).delete()
     for position, pool_id in enumerate(pool_ids):
         MarketStockPool.objects.update_or_create(
@@ -95,6 +106,7 @@ def stock_set(*, variant: Variant, pool_id: int, quantity: int) -> StockLevel:
     level, _created = StockLevel.objects.get_or_create(variant=variant, pool_id=pool_id)
     level.quantity = quantity
     level.save(update_fields=["quantity", "allows_backorder", "updated_at"])
+    stock_changed([variant.pk])
     return level
 
 
@@ -106,16 +118,16 @@ def stock_levels_zero(levels: QuerySet[StockLevel]) -> tuple[int, int]:
     """
     held_for_orders = Q(reserved__gt=0, allows_backorder=False)
     kept = levels.filter(held_for_orders).count()
+    stock_changed(levels.values_list("variant_id", flat=True))
     changed = levels.exclude(held_for_orders).update(quantity=0, updated_at=timezone.now())
-    content_changed()
     return changed, kept
 
 
 @transaction.atomic
 def stock_levels_add(levels: QuerySet[StockLevel], *, units: int) -> int:
     """Add ``units`` to every level in one UPDATE (no read-then-write)."""
+    stock_changed(levels.values_list("variant_id", flat=True))
     changed = levels.update(quantity=F("quantity") + units, updated_at=timezone.now())
-    content_changed()
     return changed
 
 
@@ -136,7 +148,7 @@ def stock_reserve(*, variant_id: int, pool_ids: Sequence[int], quantity: int) ->
                 quantity__gte=F("reserved") + quantity,
             ).update(reserved=F("reserved") + quantity, updated_at=timezone.now())
         if reserved:
-            content_changed()
+            stock_changed([variant_id])
             return pool_id
     return None
 
@@ -146,4 +158,18 @@ def stock_release(*, variant_id: int, pool_id: int, quantity: int) -> None:
     StockLevel.objects.filter(
         variant_id=variant_id, pool_id=pool_id, reserved__gte=quantity
     ).update(reserved=F("reserved") - quantity, updated_at=timezone.now())
-    content_changed()
+    stock_changed([variant_id])
+
+
+def stock_changed(variant_ids: Iterable[int]) -> None:
+    """Retire the cached pages showing these variants' availability, after the commit.
+
+    Only those: an order or a stock edit never retires catalogue texts,
+    facets or other products' pages.
+    """
+    versions.retire(*(versions.stock(variant_id) for variant_id in set(variant_ids)))
+
+
+def price_lists_changed(price_list_ids: Iterable[int]) -> None:
+    """Retire the cached pages showing prices of these lists, after the commit."""
+    versions.retire(*(versions.price_list(list_id) for list_id in set(price_list_ids)))

@@ -10,7 +10,7 @@ from django.core.cache import cache
 from django.db.models import Q
 
 from pricing.models import TaxRate
-from shop.page_cache import content_version
+from shop.versions import PRICING, version
 
 # (country, tax category id) → rate in percent
 TaxTable = dict[tuple[str, int], Decimal]
@@ -22,7 +22,7 @@ def tax_table(countries: Iterable[str], *, on: date) -> TaxTable:
     Cached until a tax rate (or anything else shown in the shop) changes.
     """
     codes = sorted({country.upper() for country in countries if country})
-    key = f"pricing:tax-table:{content_version()}:{on.isoformat()}:{','.join(codes)}"
+    key = f"pricing:tax-table:{version(PRICING)}:{on.isoformat()}:{','.join(codes)}"
     table: TaxTable | None = cache.get(key)
     if table is None:
         table = _load_tax_table(codes, on)

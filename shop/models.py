@@ -8,11 +8,9 @@ import pycountry
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
-
-from shop.page_cache import ChangesStorefront
 
 
 def validate_currency_code(value: str) -> None:
@@ -116,7 +114,7 @@ class Region(models.Model):
         return self.name
 
 
-class Market(ChangesStorefront):
+class Market(models.Model):
     """A selling region: countries sharing one currency, languages and display rules."""
 
     code = models.SlugField(_("code"), max_length=30, unique=True)
@@ -177,13 +175,6 @@ class Market(ChangesStorefront):
     def __str__(self) -> str:
         return self.name
 
-    @classmethod
-    def forget_cached(cls) -> None:
-        super().forget_cached()
-        from shop.selectors import market_directory_invalidate
-
-        transaction.on_commit(market_directory_invalidate)
-
     def clean(self) -> None:
         if self.currency:
             self.currency = self.currency.upper()
@@ -200,7 +191,7 @@ class Market(ChangesStorefront):
         return list(dict.fromkeys([self.default_language, *self.other_languages]))
 
 
-class MarketCountry(ChangesStorefront):
+class MarketCountry(models.Model):
     """A country served by a market.
 
     ``is_market_active`` copies ``Market.is_active`` so that PostgreSQL itself
@@ -239,13 +230,6 @@ class MarketCountry(ChangesStorefront):
     def save(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         self.is_market_active = self.market.is_active
         super().save(*args, **kwargs)
-
-    @classmethod
-    def forget_cached(cls) -> None:
-        super().forget_cached()
-        from shop.selectors import market_directory_invalidate
-
-        transaction.on_commit(market_directory_invalidate)
 
 
 class CustomerGroup(models.Model):

@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.core.cache import cache
+from django.db import transaction
 
+from shop import versions
 from shop.context import MarketInfo
 from shop.models import Market
-from shop.page_cache import content_changed
 from shop.request_memo import forget, memoized
 
 MARKET_DIRECTORY_CACHE_KEY = "shop:market-directory:v1"
@@ -45,10 +46,15 @@ def _cached_market_directory() -> MarketDirectory:
     return directory
 
 
+def markets_changed() -> None:
+    """Retire the market directory and the pages that show markets, after the commit."""
+    transaction.on_commit(market_directory_invalidate)
+
+
 def market_directory_invalidate() -> None:
     cache.delete(MARKET_DIRECTORY_CACHE_KEY)
     forget(MARKET_DIRECTORY_CACHE_KEY)
-    content_changed()
+    versions.retire_now(versions.MARKETS)
 
 
 def _build_market_directory() -> MarketDirectory:

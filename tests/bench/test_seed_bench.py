@@ -9,12 +9,12 @@ from django.core.cache import cache
 from django.core.management import CommandError, call_command
 
 from catalog.models import Product, ProductTranslation, Variant
-from catalog.selectors import storefront_products
 from pricing.models import PriceEntry, StockLevel
 from pricing.offers import PriceContext, offers_for
 from shop.context import MarketContext
 from shop.models import Market
 from shop.selectors import market_directory
+from storefront.listing import storefront_products
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,7 @@ from catalog.models import Variant
 from pricing.derivation import derived_prices_rebuild, price_list_rebuild
 from pricing.models import MarketPriceList, PriceEntry, PriceList, StockLevel, StockPool
 from pricing.offers import Availability, PriceContext, offers_for
-from pricing.services import price_set, stock_reserve, stock_set
+from pricing.services import market_price_lists_unassign, price_set, stock_reserve, stock_set
 from shop.context import MarketContext
 from shop.models import Customer, CustomerGroup
 from shop.selectors import market_directory
@@ -247,6 +247,6 @@ def test_removing_a_group_list_in_bulk_stops_its_prices(django_capture_on_commit
     assert offer("KRV-TEE-M", "de-de", group="dealer").price == Decimal("25.42")
 
     with django_capture_on_commit_callbacks(execute=True):
-        MarketPriceList.objects.filter(customer_group__code="dealer").delete()
+        market_price_lists_unassign(MarketPriceList.objects.filter(customer_group__code="dealer"))
 
     assert offer("KRV-TEE-M", "de-de", group="dealer").price == Decimal("29.90")

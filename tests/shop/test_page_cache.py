@@ -84,3 +84,32 @@ def test_not_found_pages_are_not_cached(client):
     client.get("/de-de/p/nothing-here/")
 
     assert "X-Page-Cache" not in client.get("/de-de/p/nothing-here/")
+
+
+OTHER_PAGE = "/de-de/p/kervan-becher/"
+
+
+def test_stock_taken_for_an_order_retires_only_pages_showing_that_variant(
+    client, django_capture_on_commit_callbacks
+):
+    # Given both product pages are cached
+    from pricing.services import stock_reserve
+    from shop import versions
+
+    client.get(PAGE)
+    assert client.get(OTHER_PAGE)["X-Page-Cache"] == "miss"
+    shared = [versions.CATALOGUE, versions.CATEGORY_TREE, versions.PRICING, versions.MARKETS]
+    before = versions.versions(shared)
+
+    # When an order takes a T-shirt
+    with django_capture_on_commit_callbacks(execute=True):
+        stock_reserve(
+            variant_id=Variant.objects.get(sku="KRV-TEE-M").pk,
+            pool_ids=[StockPool.objects.get(code="rotterdam").pk],
+            quantity=1,
+        )
+
+    # Then only the T-shirt's page is rebuilt; the catalogue caches survive
+    assert client.get(OTHER_PAGE)["X-Page-Cache"] == "hit"
+    assert client.get(PAGE)["X-Page-Cache"] == "miss"
+    assert versions.versions(shared) == before

@@ -9,7 +9,9 @@ from decimal import Decimal
 from catalog.models import Product
 from catalog.selectors import catalogue_cached, variant_ids_by_product
 from pricing.offers import Availability, Offer, PriceContext, offers_for
+from shop import versions
 from shop.context import MarketContext
+from shop.page_cache import page_depends_on
 
 AVAILABILITY_ORDER = [
     Availability.IN_STOCK,
@@ -83,8 +85,10 @@ def cached_card_texts(
 
 def cards_with_offers(texts: Sequence[CardText], context: MarketContext) -> list[ProductCard]:
     """Add live prices and availability to card texts (``offers_for``: two queries)."""
+    variant_ids = [variant_id for text in texts for variant_id in text.variant_ids]
+    page_depends_on(*(versions.stock(variant_id) for variant_id in variant_ids))
     offers = offers_for(
-        [variant_id for text in texts for variant_id in text.variant_ids],
+        variant_ids,
         PriceContext.from_market(context),
     )
     cards = []

@@ -290,3 +290,18 @@ def test_listing_prices_and_stock_are_live_while_card_texts_are_cached(client):
     card = next(c for c in cards(client.get("/de-de/c/t-shirts/")) if c.name == "Kervan T-Shirt")
 
     assert card.offer.price == Decimal("24.90")
+
+
+def test_hiding_a_category_hides_everything_below_it_without_breaking_pages(client):
+    # Given the season's "Clothing" is switched off (Clothing > Tops > T-shirts)
+    from catalog.models import Category
+
+    Category.objects.filter(code="clothing").update(is_active=False)
+
+    # Then its grandchild is gone with it, and the product page still answers
+    assert client.get("/de-de/c/t-shirts/").status_code == 404
+    assert client.get("/de-de/c/kleidung/").status_code == 404
+    page = client.get("/de-de/p/kervan-t-shirt/")
+    assert page.status_code == 200
+    assert "/de-de/c/t-shirts/" not in page.content.decode()
+    assert client.get("/de-de/").status_code == 200

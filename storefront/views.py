@@ -13,33 +13,46 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 
 from catalog.categories import CategoryNode, category_tree
-from catalog.jsonld import product_jsonld
 from catalog.models import Product, Variant
-from catalog.presenters import cached_card_texts, cards_with_offers
 from catalog.selectors import (
-    ListingFilters,
     cached_count,
-    category_products,
-    filtered,
     listing_summary,
     product_page_data,
     product_slug_in_other_language,
-    search_products,
-    storefront_products,
     variant_for_sku,
 )
 from pricing.offers import PriceContext, offers_for
+from pricing.selectors import market_pricing
+from shop import versions
 from shop.context import MarketContext
-from shop.page_cache import cached_page
+from shop.page_cache import cached_page, page_depends_on
 from shop.selectors import market_directory
+from storefront.jsonld import product_jsonld
+from storefront.listing import (
+    ListingFilters,
+    category_products,
+    filtered,
+    search_products,
+    storefront_products,
+)
+from storefront.presenters import cached_card_texts, cards_with_offers
 
 PAGE_SIZE = 24
 
 
 def _context(request: HttpRequest) -> MarketContext:
+    """The request's market; declares what every storefront page shows of it."""
     context: MarketContext | None = getattr(request, "market_context", None)
     if context is None:
         raise Http404
+    lists = market_pricing(context.market.id).price_lists_for(context.customer_group_id)
+    page_depends_on(
+        versions.MARKETS,
+        versions.PRICING,
+        versions.CATEGORY_TREE,
+        versions.CATALOGUE,
+        *(versions.price_list(info.id) for info in lists),
+    )
     return context
 
 
@@ -114,6 +127,11 @@ def home(request: HttpRequest, prefix: str) -> HttpResponse:
     )
 
 
+def _price_list_versions(context: MarketContext) -> tuple[tuple[str, int], ...]:
+    lists = market_pricing(context.market.id).price_lists_for(context.customer_group_id)
+    return tuple(sorted(versions.versions(versions.price_list(info.id) for info in lists).items()))
+
+
 def _category_link(node: CategoryNode, context: MarketContext) -> dict[str, str]:
     text = node.text(context.language)
     slug = text.slug if text else node.code
@@ -136,7 +154,11 @@ def category(request: HttpRequest, prefix: str, slug: str) -> HttpResponse:
         return HttpResponsePermanentRedirect(url)
     form = ListingForm(request.GET)
     filters = form.filters()
-    identity = (context.prefix, context.customer_group_id, node.id, filters)
+    # Sorting and filtering by price reads the market's lists: their versions
+    # retire those cached counts and card orders when a price changes.
+    identity: tuple[object, ...] = (context.prefix, context.customer_group_id, node.id, filters)
+    if filters.needs_price:
+        identity = (*identity, _price_list_versions(context))
 
     @functools.cache
     def querysets() -> tuple[QuerySet[Product], QuerySet[Product]]:
@@ -238,6 +260,7 @@ def product(request: HttpRequest, prefix: str, slug: str) -> HttpResponse:
         raise Http404(_("This product is not available here."))
     item, slugs = page_data
     variants = list(item.variants.all())
+    page_depends_on(*(versions.stock(variant.pk) for variant in variants))
     offers = offers_for(variants, PriceContext.from_market(context))
     requested = request.GET.get("variant", "").strip().upper()
     selected = next((v for v in variants if v.sku == requested), None)

@@ -1,0 +1,88 @@
+"""Cache versions, one per concern, retired explicitly by the services that change it.
+
+A cached value puts the version of what it was built from in its key (or
+stores it beside itself), so moving a version on retires every value built
+from the old one at once. Each concern has its own version: an order that
+takes stock moves only the versions of the variants it bought, never the
+catalogue's, a price list's or the category tree's.
+
+- ``CATEGORY_TREE``: category changes; read by navigation and category pages.
+- ``CATALOGUE``: product, brand, attribute, image and text changes; read by
+  card texts, facets and product page data.
+- ``MARKETS``: market and market-country changes; read by every storefront
+  page (market selector, display rules).
+- ``PRICING``: which lists and pools a market uses, tax rates; read by market
+  pricing, tax tables and every page with prices.
+- ``price_list(id)``: a price of that list; read by pages showing its prices.
+- ``stock(variant id)``: that variant's stock or reservations; read by pages
+  showing that variant.
+
+Retiring happens after the current transaction commits, so no reader builds
+a value from data that is about to be rolled back or is not yet visible.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.core.cache import cache
+from django.db import transaction
+
+from shop.request_memo import forget, memoized
+
+CATEGORY_TREE = "category-tree"
+CATALOGUE = "catalogue"
+MARKETS = "markets"
+PRICING = "pricing"
+
+_PREFIX = "version:"
+
+
+def price_list(price_list_id: int) -> str:
+    return f"price-list:{price_list_id}"
+
+
+def stock(variant_id: int) -> str:
+    return f"stock:{variant_id}"
+
+
+def version(concern: str) -> int:
+    """The current version of ``concern`` (read once per request)."""
+    return memoized(_PREFIX + concern, lambda: _read([concern])[concern])
+
+
+def versions(concerns: Iterable[str]) -> dict[str, int]:
+    """Current versions of several concerns in one cache round trip."""
+    return _read(sorted(set(concerns)))
+
+
+def _read(concerns: list[str]) -> dict[str, int]:
+    if not concerns:
+        return {}
+    keys = {_PREFIX + concern: concern for concern in concerns}
+    found = cache.get_many(list(keys))
+    result = {}
+    for key, concern in keys.items():
+        value = found.get(key)
+        if value is None:
+            # A version nobody retired yet: start it at 1 (add() keeps a racing bump).
+            cache.add(key, 1, None)
+            value = cache.get(key, 1)
+        result[concern] = int(value)
+    return result
+
+
+def retire(*concerns: str) -> None:
+    """Move the versions of ``concerns`` on once the current transaction commits."""
+    if concerns:
+        transaction.on_commit(lambda: retire_now(*concerns))
+
+
+def retire_now(*concerns: str) -> None:
+    for concern in concerns:
+        key = _PREFIX + concern
+        forget(key)
+        try:
+            cache.incr(key)
+        except ValueError:  # not set yet (or evicted): any new value retires old keys
+            cache.add(key, 2, None)
