@@ -1,10 +1,14 @@
-"""Admin for the catalogue: products with their texts, variants and images, categories."""
+"""Admin for the catalogue: products with their texts, variants and images, categories.
+
+Only what the catalogue owns. Prices and stock join these pages from
+pricing/admin.py, which registers subclasses of ``ProductAdmin`` and
+``VariantAdmin``.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from decimal import Decimal
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
@@ -12,14 +16,12 @@ from django.contrib import admin
 from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import F, OuterRef, Prefetch, QuerySet, Subquery, Sum, Value
-from django.db.models.functions import Coalesce, Greatest
+from django.db.models import Prefetch, QuerySet
 from django.forms.models import BaseInlineFormSet
-from django.http import HttpRequest
-from django.template.loader import render_to_string
+from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
+from django.utils.functional import cached_property
 from django.utils.html import format_html
-from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 from treebeard.admin import TreeAdmin
 from treebeard.forms import movenodeform_factory
@@ -39,14 +41,8 @@ from catalog.models import (
     translated,
 )
 from catalog.search import translations_index_update
-from pricing.admin import (
-    PriceEntryInline,
-    SharedChoicesFormSet,
-    StockLevelInline,
-    price_entries_follow,
-)
-from pricing.models import PriceEntry, PriceList, StockLevel, StockPool
-from pricing.money import quantize
+from catalog.services import catalogue_changed, category_tree_changed
+from shop.admin_mixins import RetiresCachesAdmin
 from shop.models import Country
 
 LANGUAGE_CODES = [code for code, _name in settings.LANGUAGES]
@@ -75,6 +71,24 @@ def country_choices() -> list[tuple[str, str]]:
     return list(Country.objects.order_by("name").values_list("code", "name"))
 
 
+class SharedChoicesFormSet(BaseInlineFormSet):  # type: ignore[type-arg]
+    """Reads the options of each select once for the formset instead of once per row."""
+
+    @cached_property
+    def shared_choices(self) -> dict[str, list[Any]]:
+        return {
+            name: list(cast(Iterable[Any], field.choices))
+            for name, field in self.form.base_fields.items()
+            if isinstance(field, forms.ModelChoiceField)
+        }
+
+    def _construct_form(self, i: int, **kwargs: Any) -> Any:
+        form = super()._construct_form(i, **kwargs)  # type: ignore[misc]
+        for name, choices in self.shared_choices.items():
+            form.fields[name].choices = choices
+        return form
+
+
 class OneFormPerLanguageFormSet(BaseInlineFormSet):  # type: ignore[type-arg]
     """Offers an empty form for every shop language not written yet; one text is required."""
 
@@ -94,11 +108,18 @@ class OneFormPerLanguageFormSet(BaseInlineFormSet):  # type: ignore[type-arg]
             raise ValidationError(_("Add a name in at least one language."))
 
 
+class CatalogueAdmin(RetiresCachesAdmin):
+    """Changes here alter product texts, facets and product pages."""
+
+    def caches_retire(self, objects: Sequence[Any]) -> None:
+        catalogue_changed()
+
+
 # Brands, attributes, product types
 
 
 @admin.register(Brand)
-class BrandAdmin(admin.ModelAdmin):
+class BrandAdmin(CatalogueAdmin):
     list_display = ["name", "slug"]
     search_fields = ["name"]
     prepopulated_fields = {"slug": ["name"]}
@@ -112,7 +133,7 @@ class AttributeValueInline(admin.TabularInline):
 
 
 @admin.register(Attribute)
-class AttributeAdmin(admin.ModelAdmin):
+class AttributeAdmin(CatalogueAdmin):
     list_display = ["code", "name", "is_filterable", "position"]
     list_editable = ["is_filterable", "position"]
     search_fields = ["code", "names"]
@@ -125,7 +146,7 @@ class AttributeAdmin(admin.ModelAdmin):
 
 
 @admin.register(ProductType)
-class ProductTypeAdmin(admin.ModelAdmin):
+class ProductTypeAdmin(CatalogueAdmin):
     list_display = ["name", "option_list"]
     search_fields = ["name"]
     filter_horizontal = ["option_attributes"]
@@ -151,11 +172,20 @@ class CategoryTranslationInline(admin.StackedInline):
 
 
 @admin.register(Category)
-class CategoryAdmin(TreeAdmin):
+class CategoryAdmin(RetiresCachesAdmin, TreeAdmin):
     form = movenodeform_factory(Category)
     list_display = ["code", "name", "is_active"]
     search_fields = ["code", "translations__name"]
     inlines = [CategoryTranslationInline]
+
+    def caches_retire(self, objects: Sequence[Any]) -> None:
+        category_tree_changed()
+
+    def move_node(self, request: HttpRequest) -> HttpResponse:
+        """Drag and drop in the tree moves a node without ``save_model``."""
+        response = super().move_node(request)
+        category_tree_changed()
+        return response
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Category]:
         return super().get_queryset(request).prefetch_related("translations")
@@ -167,52 +197,6 @@ class CategoryAdmin(TreeAdmin):
 
 
 # Products
-
-
-class StockStatusFilter(admin.SimpleListFilter):
-    """In, low or out of stock, computed in SQL.
-
-    The units available in all pools (quantity − reserved) of the product's
-    active variants, against the sum of their low-stock thresholds.
-    """
-
-    title = _("stock")
-    parameter_name = "stock"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
-        return [
-            ("in", _("In stock")),
-            ("low", _("Low stock")),
-            ("out", _("Out of stock")),
-        ]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Product]) -> QuerySet[Product]:
-        status = self.value()
-        if status not in {"in", "low", "out"}:
-            return queryset
-        available = (
-            StockLevel.objects.filter(variant__product=OuterRef("pk"), variant__is_active=True)
-            .order_by()
-            .values("variant__product")
-            .annotate(units=Sum(Greatest(F("quantity") - F("reserved"), Value(0))))
-            .values("units")
-        )
-        threshold = (
-            Variant.objects.filter(product=OuterRef("pk"), is_active=True)
-            .order_by()
-            .values("product")
-            .annotate(units=Sum("low_stock_threshold"))
-            .values("units")
-        )
-        products = queryset.annotate(
-            units_available=Coalesce(Subquery(available), 0),
-            low_stock_units=Coalesce(Subquery(threshold), 0),
-        )
-        if status == "in":
-            return products.filter(units_available__gt=F("low_stock_units"))
-        if status == "low":
-            return products.filter(units_available__gt=0, units_available__lte=F("low_stock_units"))
-        return products.filter(units_available=0)
 
 
 class ProductForm(forms.ModelForm):  # type: ignore[type-arg]
@@ -282,55 +266,6 @@ class ProductImageInline(admin.TabularInline):
         )
 
 
-@dataclass(frozen=True)
-class PriceCell:
-    amount: Decimal
-    currency: str
-    is_rule: bool
-
-
-@dataclass(frozen=True)
-class VariantSummary:
-    variant: Variant
-    url: str
-    prices: list[PriceCell | None]
-    stock: list[int | None]
-
-
-def prices_and_stock_table(product: Product) -> dict[str, Any]:
-    """Each variant's price in every list and units available in every pool. Five queries."""
-    price_lists = list(PriceList.objects.order_by("code"))
-    pools = list(StockPool.objects.order_by("name"))
-    variants = Variant.objects.filter(product=product).order_by("position", "id")
-    variants = variants.prefetch_related(
-        Prefetch("price_entries", queryset=PriceEntry.objects.order_by()),
-        Prefetch("stock_levels", queryset=StockLevel.objects.order_by()),
-    )
-    rows = []
-    for variant in variants:
-        entries = {entry.price_list_id: entry for entry in variant.price_entries.all()}
-        levels = {level.pool_id: level for level in variant.stock_levels.all()}
-        prices: list[PriceCell | None] = []
-        for price_list in price_lists:
-            entry = entries.get(price_list.pk)
-            prices.append(
-                None
-                if entry is None
-                else PriceCell(
-                    amount=quantize(entry.amount, price_list.currency),
-                    currency=price_list.currency,
-                    is_rule=not entry.is_manual,
-                )
-            )
-        stock = [
-            levels[pool.pk].quantity - levels[pool.pk].reserved if pool.pk in levels else None
-            for pool in pools
-        ]
-        url = reverse("admin:catalog_variant_change", args=[variant.pk])
-        rows.append(VariantSummary(variant=variant, url=url, prices=prices, stock=stock))
-    return {"price_lists": price_lists, "pools": pools, "rows": rows}
-
-
 def primary_image_ensure(product: Product) -> None:
     """A product with images and no main one (none yet, or it was removed) gets its first."""
     first_image = product.images.order_by("position", "id").first()
@@ -352,7 +287,7 @@ class AttributeValueChoices:
 
 
 @admin.register(Product)
-class ProductAdmin(AttributeValueChoices, admin.ModelAdmin):
+class ProductAdmin(AttributeValueChoices, CatalogueAdmin):
     form = ProductForm
     list_display = [
         "name",
@@ -365,7 +300,6 @@ class ProductAdmin(AttributeValueChoices, admin.ModelAdmin):
     ]
     list_filter = [
         "is_published",
-        StockStatusFilter,
         "visibility",
         "brand",
         "categories",
@@ -375,7 +309,7 @@ class ProductAdmin(AttributeValueChoices, admin.ModelAdmin):
     list_select_related = ["brand"]
     autocomplete_fields = ["brand", "categories", "primary_category", "country_of_origin"]
     filter_horizontal = ["attribute_values"]
-    readonly_fields = ["prices_and_stock", "created_at", "updated_at"]
+    readonly_fields = ["created_at", "updated_at"]
     inlines = [ProductTranslationInline, VariantInline, ProductImageInline]
     fieldsets = [
         (
@@ -389,7 +323,6 @@ class ProductAdmin(AttributeValueChoices, admin.ModelAdmin):
             {"fields": ["visibility", "visibility_countries"]},
         ),
         (_("Shipping and customs"), {"fields": ["weight_grams", "hs_code", "country_of_origin"]}),
-        (_("Prices and stock"), {"fields": ["prices_and_stock"]}),
         (_("History"), {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
     ]
 
@@ -414,13 +347,14 @@ class ProductAdmin(AttributeValueChoices, admin.ModelAdmin):
         )
 
     def get_fieldsets(self, request: HttpRequest, obj: Product | None = None) -> Any:
+        """A new product has nothing to show yet in read-only sections (history, prices)."""
         fieldsets = super().get_fieldsets(request, obj)
         if obj is None:
-            hidden_on_add = {"prices_and_stock", "created_at"}
+            read_only = set(self.get_readonly_fields(request, obj))
             return [
                 (title, options)
                 for title, options in fieldsets
-                if not hidden_on_add & set(options["fields"])
+                if not set(options["fields"]) <= read_only
             ]
         return fieldsets
 
@@ -436,14 +370,6 @@ class ProductAdmin(AttributeValueChoices, admin.ModelAdmin):
     @admin.display(description=_("variants"))
     def variant_count(self, product: Product) -> int:
         return len(product.variants.all())
-
-    @admin.display(description=_("prices and stock"))
-    def prices_and_stock(self, product: Product) -> SafeString | str:
-        if product.pk is None:
-            return "—"
-        return render_to_string(
-            "admin/catalog/product/prices_and_stock.html", prices_and_stock_table(product)
-        )
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         super().save_formset(request, form, formset, change)
@@ -465,8 +391,8 @@ class ProductAdmin(AttributeValueChoices, admin.ModelAdmin):
 
 
 @admin.register(Variant)
-class VariantAdmin(AttributeValueChoices, admin.ModelAdmin):
-    """One SKU with its price in every price list and its stock in every pool."""
+class VariantAdmin(AttributeValueChoices, CatalogueAdmin):
+    """One SKU: its barcode, options, weight and stock rules."""
 
     list_display = ["sku", "product_title", "gtin", "is_active", "allows_backorder"]
     list_filter = ["is_active", "allows_backorder"]
@@ -474,7 +400,6 @@ class VariantAdmin(AttributeValueChoices, admin.ModelAdmin):
     list_select_related = ["product"]
     autocomplete_fields = ["product"]
     filter_horizontal = ["option_values"]
-    inlines = [PriceEntryInline, StockLevelInline]
     fields = ("product", *VARIANT_FIELDS)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Variant]:
@@ -504,11 +429,6 @@ class VariantAdmin(AttributeValueChoices, admin.ModelAdmin):
     def product_title(self, variant: Variant) -> str:
         url = reverse("admin:catalog_product_change", args=[variant.product_id])
         return format_html('<a href="{}">{}</a>', url, product_name(variant.product))
-
-    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
-        super().save_formset(request, form, formset, change)
-        if formset.model is PriceEntry:
-            price_entries_follow(request, formset)
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         super().save_related(request, form, formsets, change)

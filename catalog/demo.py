@@ -1,7 +1,8 @@
 """Demo catalogue: categories, brands, attributes and generated products in four languages.
 
-``demo_catalog_create`` builds the shop's demo data; ``products_bulk_create``
-is also used by ``seed_bench`` to make a large synthetic catalogue fast.
+``demo_catalog_create`` builds the demo shop's catalogue; ``products_bulk_create``
+is also used by ``seed_bench`` to make a large synthetic catalogue fast. Prices
+and stock for these products come from ``pricing.demo``, by product key and SKU.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
-from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
@@ -34,8 +34,6 @@ from catalog.models import (
 )
 from catalog.search import fold_plain, translations_index_update
 from catalog.services import catalogue_changed, category_tree_changed
-from pricing.derivation import derived_prices_rebuild
-from pricing.models import PriceEntry, PriceList, StockLevel, StockPool, TaxCategory
 
 LANGUAGES = ("en", "tr", "de", "fr")
 
@@ -96,7 +94,6 @@ class Kind:
     nouns: tuple[str, str, str, str]
     materials: tuple[str, ...]
     sizes: bool
-    price_range: tuple[int, int]
     hs_code: str
     weight: int
     tax: str = "standard"
@@ -109,7 +106,6 @@ KINDS = (
         ("T-shirt", "Tişört", "T-Shirt", "T-shirt"),
         ("cotton", "linen"),
         True,
-        (19, 39),
         "610910",
         180,
     ),
@@ -119,7 +115,6 @@ KINDS = (
         ("Shirt", "Gömlek", "Hemd", "Chemise"),
         ("cotton", "linen"),
         True,
-        (39, 79),
         "620520",
         250,
     ),
@@ -129,7 +124,6 @@ KINDS = (
         ("Sweater", "Kazak", "Pullover", "Pull"),
         ("wool", "cotton"),
         True,
-        (49, 119),
         "611020",
         450,
     ),
@@ -139,7 +133,6 @@ KINDS = (
         ("Trousers", "Pantolon", "Hose", "Pantalon"),
         ("cotton", "linen"),
         True,
-        (49, 99),
         "620342",
         500,
     ),
@@ -149,7 +142,6 @@ KINDS = (
         ("Shorts", "Şort", "Shorts", "Short"),
         ("cotton", "linen"),
         True,
-        (25, 49),
         "620342",
         250,
     ),
@@ -159,7 +151,6 @@ KINDS = (
         ("Mug", "Kupa", "Becher", "Tasse"),
         ("ceramic",),
         False,
-        (12, 24),
         "691200",
         350,
     ),
@@ -169,7 +160,6 @@ KINDS = (
         ("Plate", "Tabak", "Teller", "Assiette"),
         ("ceramic",),
         False,
-        (14, 34),
         "691200",
         600,
     ),
@@ -179,7 +169,6 @@ KINDS = (
         ("Towel", "Havlu", "Handtuch", "Serviette"),
         ("cotton", "linen"),
         False,
-        (15, 45),
         "630260",
         400,
     ),
@@ -189,7 +178,6 @@ KINDS = (
         ("Blanket", "Battaniye", "Decke", "Couverture"),
         ("wool", "cotton"),
         False,
-        (59, 149),
         "630140",
         1200,
     ),
@@ -199,7 +187,6 @@ KINDS = (
         ("Tote bag", "Bez çanta", "Stofftasche", "Sac cabas"),
         ("cotton", "leather"),
         False,
-        (15, 59),
         "420222",
         200,
     ),
@@ -209,7 +196,6 @@ KINDS = (
         ("Backpack", "Sırt çantası", "Rucksack", "Sac à dos"),
         ("leather", "cotton"),
         False,
-        (69, 189),
         "420292",
         900,
     ),
@@ -219,7 +205,6 @@ KINDS = (
         ("Scarf", "Atkı", "Schal", "Écharpe"),
         ("wool", "silk"),
         False,
-        (25, 89),
         "611710",
         150,
     ),
@@ -272,7 +257,7 @@ def _name(language_index: int, collection: str, kind: Kind, material: str, colou
 
 @dataclass
 class ProductSpec:
-    """Everything needed to create one product with its variants, prices and stock."""
+    """Everything needed to create one product with its variants."""
 
     key: str
     kind: Kind
@@ -282,18 +267,9 @@ class ProductSpec:
     material: str
     colour: str
     skus: list[tuple[str, str | None]]  # sku, size code
-    eur_price: Decimal
-    try_price: Decimal
-    compare_at_eur: Decimal | None = None
-    sale_eur: Decimal | None = None
     visibility: str = Visibility.EVERYWHERE
     visibility_countries: list[str] = field(default_factory=list)
-    stock: dict[str, list[int]] = field(default_factory=dict)  # pool → quantity per variant
     backorder: bool = False
-
-
-def _charm(amount: Decimal) -> Decimal:
-    return amount.to_integral_value() - Decimal("0.10")
 
 
 def generated_specs(count: int, *, seed: int = 7, prefix: str = "DEMO") -> Iterator[ProductSpec]:
@@ -328,22 +304,6 @@ def generated_specs(count: int, *, seed: int = 7, prefix: str = "DEMO") -> Itera
         sizes.sort(key=list(SIZES).index)
         skus: list[tuple[str, str | None]] = [(f"{key}-{SIZES[s]}", s) for s in sizes]
         skus = skus or [(key, None)]
-        eur = _charm(Decimal(rng.randint(*kind.price_range)))
-        roll = rng.random()
-        stock_roll = rng.random()
-        per_variant = len(skus)
-        if stock_roll < 0.08:
-            stock = {"istanbul": [0] * per_variant, "rotterdam": [0] * per_variant}
-        elif stock_roll < 0.18:
-            stock = {
-                "istanbul": [rng.randint(0, 2) for _ in skus],
-                "rotterdam": [rng.randint(1, 3) for _ in skus],
-            }
-        else:
-            stock = {
-                "istanbul": [rng.randint(0, 40) for _ in skus],
-                "rotterdam": [rng.randint(5, 80) for _ in skus],
-            }
         yield ProductSpec(
             key=key,
             kind=kind,
@@ -353,12 +313,7 @@ def generated_specs(count: int, *, seed: int = 7, prefix: str = "DEMO") -> Itera
             material=material,
             colour=colour,
             skus=skus,
-            eur_price=eur,
-            try_price=_charm(eur * 34),
-            compare_at_eur=_charm(eur * Decimal("1.3")) if roll < 0.1 else None,
-            sale_eur=_charm(eur * Decimal("0.8")) if 0.1 <= roll < 0.2 else None,
-            stock=stock,
-            backorder=stock_roll < 0.02,
+            backorder=rng.random() < 0.02,
         )
 
 
@@ -385,9 +340,6 @@ def reference_specs() -> list[ProductSpec]:
             material="cotton",
             colour="indigo",
             skus=[("KRV-TEE-S", "s"), ("KRV-TEE-M", "m"), ("KRV-TEE-L", "l")],
-            eur_price=Decimal("29.90"),
-            try_price=Decimal("999.90"),
-            stock={"istanbul": [25, 40, 30], "rotterdam": [50, 60, 45]},
         ),
         ProductSpec(
             key="KRV-MUG",
@@ -408,11 +360,8 @@ def reference_specs() -> list[ProductSpec]:
             material="ceramic",
             colour="terracotta",
             skus=[("KRV-MUG", None)],
-            eur_price=Decimal("14.90"),
-            try_price=Decimal("499.90"),
             visibility=Visibility.EXCEPT,
             visibility_countries=["US"],
-            stock={"istanbul": [20], "rotterdam": [35]},
         ),
     ]
 
@@ -486,31 +435,38 @@ def _gtin(rng: random.Random) -> str:
     return body + ean.calc_check_digit(body)
 
 
-def products_bulk_create(specs: list[ProductSpec], *, seed: int = 11) -> list[Product]:
-    """Create products from ``specs`` with bulk inserts; existing keys are skipped.
+def tax_category_ids() -> dict[str, int]:
+    """Tax categories by code, read through the product's foreign key."""
+    tax_category = Product._meta.get_field("tax_category").related_model
+    return dict(tax_category._default_manager.values_list("code", "pk"))  # type: ignore[union-attr]
 
-    Prices go to the EUR and TRY retail lists; derived lists and search
-    columns are refreshed by the caller (``catalog_refresh``).
-    """
+
+def specs_not_created(specs: list[ProductSpec]) -> list[ProductSpec]:
+    """The specs whose products are not in the catalogue yet (by their first SKU)."""
     existing = set(
         Variant.objects.filter(sku__in=[s.skus[0][0] for s in specs]).values_list("sku", flat=True)
     )
-    specs = [spec for spec in specs if spec.skus[0][0] not in existing]
+    return [spec for spec in specs if spec.skus[0][0] not in existing]
+
+
+def products_bulk_create(specs: list[ProductSpec], *, seed: int = 11) -> list[Product]:
+    """Create products from ``specs`` with bulk inserts; existing keys are skipped.
+
+    Returns the products created, in the order of their specs. Search columns
+    are refreshed by the caller (``catalog_refresh``); prices and stock are
+    set by ``pricing.demo``.
+    """
+    specs = specs_not_created(specs)
     if not specs:
         return []
     rng = random.Random(seed)
     leaves = {category.code: category for category in Category.objects.filter(depth=3)}
     brands = {brand.name: brand for brand in Brand.objects.all()}
     types = {product_type.name: product_type for product_type in ProductType.objects.all()}
-    taxes = {category.code: category for category in TaxCategory.objects.all()}
+    taxes = tax_category_ids()
     values = {
         (v.attribute.code, v.code): v for v in AttributeValue.objects.select_related("attribute")
     }
-    lists = {
-        price_list.code: price_list
-        for price_list in PriceList.objects.filter(code__in=["eur-retail", "try-retail"])
-    }
-    pools = {pool.code: pool for pool in StockPool.objects.all()}
     now = timezone.now()
 
     with transaction.atomic():
@@ -520,7 +476,7 @@ def products_bulk_create(specs: list[ProductSpec], *, seed: int = 11) -> list[Pr
                     product_type=types[spec.kind.nouns[0]],
                     brand=brands[spec.brand],
                     primary_category=leaves[spec.kind.category],
-                    tax_category=taxes[spec.kind.tax],
+                    tax_category_id=taxes[spec.kind.tax],
                     weight_grams=spec.kind.weight,
                     hs_code=spec.kind.hs_code,
                     country_of_origin_id="TR",
@@ -596,42 +552,6 @@ def products_bulk_create(specs: list[ProductSpec], *, seed: int = 11) -> list[Pr
             ],
             batch_size=2000,
         )
-        entries = []
-        levels = []
-        for spec in specs:
-            for index, (sku, _size) in enumerate(spec.skus):
-                variant = by_sku[sku]
-                entries.append(
-                    PriceEntry(
-                        price_list=lists["eur-retail"],
-                        variant=variant,
-                        amount=spec.eur_price,
-                        compare_at_amount=spec.compare_at_eur,
-                        sale_amount=spec.sale_eur,
-                        sale_ends_at=now + timedelta(days=30) if spec.sale_eur else None,
-                    )
-                )
-                entries.append(
-                    PriceEntry(
-                        price_list=lists["try-retail"],
-                        variant=variant,
-                        amount=spec.try_price,
-                        compare_at_amount=_charm(spec.compare_at_eur * 34)
-                        if spec.compare_at_eur
-                        else None,
-                    )
-                )
-                for pool_code, quantities in spec.stock.items():
-                    levels.append(
-                        StockLevel(
-                            variant=variant,
-                            pool=pools[pool_code],
-                            quantity=quantities[index],
-                            allows_backorder=spec.backorder,
-                        )
-                    )
-        PriceEntry.objects.bulk_create(entries, batch_size=5000)
-        StockLevel.objects.bulk_create(levels, batch_size=5000)
         category_tree_changed()
         catalogue_changed()
     return products
@@ -658,23 +578,20 @@ def product_images_generate(products: list[Product], specs: list[ProductSpec]) -
 
 
 def catalog_refresh() -> None:
-    """Recompute derived price lists and search columns after bulk changes."""
-    derived_prices_rebuild()
+    """Recompute the search columns after bulk changes."""
     translations_index_update()
 
 
-def demo_catalog_create(*, count: int = 200, with_images: bool = True) -> int:
-    """The demo shop's catalogue: the reference items plus ``count - 2`` generated ones."""
+def demo_catalog_create(*, count: int = 200, with_images: bool = True) -> list[ProductSpec]:
+    """The demo shop's catalogue: the reference items plus ``count - 2`` generated ones.
+
+    Returns the specs of the products it created (none for those already there).
+    """
     catalog_structure_create()
     specs = reference_specs() + list(generated_specs(max(count - 2, 0)))
-    products = products_bulk_create(specs)
+    created = specs_not_created(specs)
+    products = products_bulk_create(created)
     if with_images and products:
-        by_key = {spec.skus[0][0]: spec for spec in specs}
-        first_skus = dict(
-            Variant.objects.filter(product__in=products, position=0).values_list(
-                "product_id", "sku"
-            )
-        )
-        product_images_generate(products, [by_key[first_skus[p.pk]] for p in products])
+        product_images_generate(products, created)
     catalog_refresh()
-    return len(products)
+    return created

@@ -1,21 +1,33 @@
-"""Admin for price lists, prices, exchange rates, tax and stock."""
+"""Admin for price lists, prices, exchange rates, tax and stock.
+
+Also the catalogue's product and variant pages with their prices and stock:
+``PricedProductAdmin`` and ``PricedVariantAdmin`` extend the catalogue's admin
+classes and take over their registration.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from typing import Any, cast
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
-from django.db.models import Count, QuerySet
+from django.db.models import Count, F, OuterRef, Prefetch, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce, Greatest
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
-from django.utils.functional import cached_property
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from catalog.admin import ProductAdmin, SharedChoicesFormSet, VariantAdmin
+from catalog.models import Product, Variant
 from pricing.derivation import RebuildReport, price_list_rebuild
 from pricing.models import (
     ExchangeRate,
@@ -28,9 +40,18 @@ from pricing.models import (
     TaxCategory,
     TaxRate,
 )
+from pricing.money import quantize
 from pricing.rates import BASE_CURRENCY
-from pricing.services import derived_follow, price_unset, stock_levels_add, stock_levels_zero
-from shop.admin import MarketAdmin
+from pricing.selectors import pricing_config_changed
+from pricing.services import (
+    derived_follow,
+    price_lists_changed,
+    price_unset,
+    stock_changed,
+    stock_levels_add,
+    stock_levels_zero,
+)
+from shop.admin_mixins import RetiresCachesAdmin
 
 PRICE_FIELDS = ("amount", "compare_at_amount", "sale_amount", "sale_starts_at", "sale_ends_at")
 UNITS_ADDED_BY_ACTION = 10
@@ -54,26 +75,15 @@ def rebuild_problems_tell(request: HttpRequest, reports: Iterable[RebuildReport]
             )
 
 
-class SharedChoicesFormSet(BaseInlineFormSet):  # type: ignore[type-arg]
-    """Reads the options of each select once for the formset instead of once per row."""
-
-    @cached_property
-    def shared_choices(self) -> dict[str, list[Any]]:
-        return {
-            name: list(cast(Iterable[Any], field.choices))
-            for name, field in self.form.base_fields.items()
-            if isinstance(field, forms.ModelChoiceField)
-        }
-
-    def _construct_form(self, i: int, **kwargs: Any) -> Any:
-        form = super()._construct_form(i, **kwargs)  # type: ignore[misc]
-        for name, choices in self.shared_choices.items():
-            form.fields[name].choices = choices
-        return form
-
-
 def upper_currency_code(form: forms.ModelForm) -> str:  # type: ignore[type-arg]
     return str(form.cleaned_data["currency"]).strip().upper()
+
+
+class PricingConfigAdmin(RetiresCachesAdmin):
+    """Changes here alter what markets price with: tax tables, lists, pools."""
+
+    def caches_retire(self, objects: Sequence[Any]) -> None:
+        pricing_config_changed()
 
 
 # Tax
@@ -90,7 +100,7 @@ class TaxRateInline(admin.TabularInline):
 
 
 @admin.register(TaxCategory)
-class TaxCategoryAdmin(admin.ModelAdmin):
+class TaxCategoryAdmin(PricingConfigAdmin):
     list_display = ["name", "code", "rate_count"]
     search_fields = ["name", "code"]
     prepopulated_fields = {"code": ["name"]}
@@ -105,7 +115,7 @@ class TaxCategoryAdmin(admin.ModelAdmin):
 
 
 @admin.register(TaxRate)
-class TaxRateAdmin(admin.ModelAdmin):
+class TaxRateAdmin(PricingConfigAdmin):
     list_display = ["category", "country", "region", "rate", "valid_from", "valid_to"]
     list_filter = [("country", admin.RelatedOnlyFieldListFilter), "category"]
     search_fields = ["country__name", "country__code", "region__name", "region__code"]
@@ -137,7 +147,11 @@ class PriceListForm(forms.ModelForm):  # type: ignore[type-arg]
 
 
 @admin.register(PriceList)
-class PriceListAdmin(admin.ModelAdmin):
+class PriceListAdmin(PricingConfigAdmin):
+    def caches_retire(self, objects: Sequence[Any]) -> None:
+        super().caches_retire(objects)
+        price_lists_changed(price_list.pk for price_list in objects)
+
     form = PriceListForm
     list_display = [*PriceListForm.Meta.fields, "entry_count", "updated_at"]
     list_filter = ["currency", "includes_tax", ("source", admin.RelatedOnlyFieldListFilter)]
@@ -355,7 +369,7 @@ class ExchangeRateAdmin(admin.ModelAdmin):
 
 
 @admin.register(StockPool)
-class StockPoolAdmin(admin.ModelAdmin):
+class StockPoolAdmin(PricingConfigAdmin):
     list_display = ["name", "code", "country"]
     search_fields = ["name", "code"]
     list_select_related = ["country"]
@@ -403,8 +417,12 @@ class StockLevelInline(admin.TabularInline):
 
 
 @admin.register(StockLevel)
-class StockLevelAdmin(admin.ModelAdmin):
+class StockLevelAdmin(RetiresCachesAdmin):
     form = StockLevelForm
+
+    def caches_retire(self, objects: Sequence[Any]) -> None:
+        stock_changed(level.variant_id for level in objects)
+
     list_display = ["variant", "pool", "quantity", "reserved", "available_units", "updated_at"]
     list_editable = ["quantity"]
     list_filter = ["pool", "allows_backorder"]
@@ -469,7 +487,7 @@ class StockLevelAdmin(admin.ModelAdmin):
 
 
 @admin.register(MarketPriceList)
-class MarketPriceListAdmin(admin.ModelAdmin):
+class MarketPriceListAdmin(PricingConfigAdmin):
     """The price list of each market, and of customer groups within it."""
 
     list_display = ["market", "customer_group_or_retail", "price_list"]
@@ -484,7 +502,7 @@ class MarketPriceListAdmin(admin.ModelAdmin):
 
 
 @admin.register(MarketStockPool)
-class MarketStockPoolAdmin(admin.ModelAdmin):
+class MarketStockPoolAdmin(PricingConfigAdmin):
     """The stock pools each market sells from, in the order it draws from them."""
 
     list_display = ["market", "pool", "position"]
@@ -512,5 +530,165 @@ class MarketStockPoolInline(admin.TabularInline):
     verbose_name_plural = _("stock pools, in the order the market draws from them")
 
 
-# The market page shows, next to its countries, what it prices and sells from.
-MarketAdmin.inlines = [*MarketAdmin.inlines, MarketPriceListInline, MarketStockPoolInline]
+# Products and variants with their prices and stock
+
+
+class StockStatusFilter(admin.SimpleListFilter):
+    """In, low or out of stock, computed in SQL.
+
+    The units available in all pools (quantity − reserved) of the product's
+    active variants, against the sum of their low-stock thresholds.
+    """
+
+    title = _("stock")
+    parameter_name = "stock"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [
+            ("in", _("In stock")),
+            ("low", _("Low stock")),
+            ("out", _("Out of stock")),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Product]) -> QuerySet[Product]:
+        status = self.value()
+        if status not in {"in", "low", "out"}:
+            return queryset
+        available = (
+            StockLevel.objects.filter(variant__product=OuterRef("pk"), variant__is_active=True)
+            .order_by()
+            .values("variant__product")
+            .annotate(units=Sum(Greatest(F("quantity") - F("reserved"), Value(0))))
+            .values("units")
+        )
+        threshold = (
+            Variant.objects.filter(product=OuterRef("pk"), is_active=True)
+            .order_by()
+            .values("product")
+            .annotate(units=Sum("low_stock_threshold"))
+            .values("units")
+        )
+        products = queryset.annotate(
+            units_available=Coalesce(Subquery(available), 0),
+            low_stock_units=Coalesce(Subquery(threshold), 0),
+        )
+        if status == "in":
+            return products.filter(units_available__gt=F("low_stock_units"))
+        if status == "low":
+            return products.filter(units_available__gt=0, units_available__lte=F("low_stock_units"))
+        return products.filter(units_available=0)
+
+
+@dataclass(frozen=True)
+class PriceCell:
+    amount: Decimal
+    currency: str
+    is_rule: bool
+
+
+@dataclass(frozen=True)
+class VariantSummary:
+    variant: Variant
+    url: str
+    prices: list[PriceCell | None]
+    stock: list[int | None]
+
+
+def prices_and_stock_table(product: Product) -> dict[str, Any]:
+    """Each variant's price in every list and units available in every pool. Five queries."""
+    price_lists = list(PriceList.objects.order_by("code"))
+    pools = list(StockPool.objects.order_by("name"))
+    variants = Variant.objects.filter(product=product).order_by("position", "id")
+    variants = variants.prefetch_related(
+        Prefetch("price_entries", queryset=PriceEntry.objects.order_by()),
+        Prefetch("stock_levels", queryset=StockLevel.objects.order_by()),
+    )
+    rows = []
+    for variant in variants:
+        entries = {entry.price_list_id: entry for entry in variant.price_entries.all()}
+        levels = {level.pool_id: level for level in variant.stock_levels.all()}
+        prices: list[PriceCell | None] = []
+        for price_list in price_lists:
+            entry = entries.get(price_list.pk)
+            prices.append(
+                None
+                if entry is None
+                else PriceCell(
+                    amount=quantize(entry.amount, price_list.currency),
+                    currency=price_list.currency,
+                    is_rule=not entry.is_manual,
+                )
+            )
+        stock = [
+            levels[pool.pk].quantity - levels[pool.pk].reserved if pool.pk in levels else None
+            for pool in pools
+        ]
+        url = reverse("admin:catalog_variant_change", args=[variant.pk])
+        rows.append(VariantSummary(variant=variant, url=url, prices=prices, stock=stock))
+    return {"price_lists": price_lists, "pools": pools, "rows": rows}
+
+
+def inserted_after(items: Sequence[Any], anchor: Any, *new: Any) -> list[Any]:
+    """``items`` with ``new`` placed right after ``anchor``."""
+    position = list(items).index(anchor) + 1
+    return [*items[:position], *new, *items[position:]]
+
+
+def fieldsets_inserted_before(fieldsets: Sequence[Any], field_name: str, *new: Any) -> list[Any]:
+    """``fieldsets`` with ``new`` placed before the fieldset that shows ``field_name``."""
+    position = next(
+        index
+        for index, (_title, options) in enumerate(fieldsets)
+        if field_name in options["fields"]
+    )
+    return [*fieldsets[:position], *new, *fieldsets[position:]]
+
+
+class PricedProductAdmin(ProductAdmin):
+    """The catalogue's product page with a table of prices and stock, and a stock filter."""
+
+    list_filter = inserted_after(ProductAdmin.list_filter, "is_published", StockStatusFilter)
+    readonly_fields = [*ProductAdmin.readonly_fields, "prices_and_stock"]
+    fieldsets = fieldsets_inserted_before(
+        ProductAdmin.fieldsets,
+        "created_at",
+        (_("Prices and stock"), {"fields": ["prices_and_stock"]}),
+    )
+
+    @admin.display(description=_("prices and stock"))
+    def prices_and_stock(self, product: Product) -> SafeString | str:
+        if product.pk is None:
+            return "—"
+        return render_to_string(
+            "admin/pricing/prices_and_stock.html", prices_and_stock_table(product)
+        )
+
+
+class PricedVariantAdmin(VariantAdmin):
+    """The catalogue's variant page with its price in every list and stock in every pool."""
+
+    inlines = [*VariantAdmin.inlines, PriceEntryInline, StockLevelInline]
+
+    def caches_retire(self, objects: Sequence[Any]) -> None:
+        super().caches_retire(objects)
+        variant_ids = [variant.pk for variant in objects]
+        stock_changed(variant_ids)
+        price_lists_changed(
+            PriceEntry.objects.filter(variant_id__in=variant_ids).values_list(
+                "price_list_id", flat=True
+            )
+        )
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        super().save_formset(request, form, formset, change)
+        if formset.model is PriceEntry:
+            price_entries_follow(request, formset)
+
+
+# Importing catalog.admin above registered the catalogue's classes; these take
+# their place under the same URLs. INSTALLED_APPS lists catalog before pricing,
+# so admin autodiscovery loads this module after the catalogue's as well.
+admin.site.unregister(Product)
+admin.site.register(Product, PricedProductAdmin)
+admin.site.unregister(Variant)
+admin.site.register(Variant, PricedVariantAdmin)

@@ -1,16 +1,38 @@
-"""Demo pricing: tax categories and rates, price lists, stock pools, exchange rates."""
+"""Demo pricing: tax categories and rates, price lists, stock pools, exchange rates,
+and the prices and stock of the demo catalogue's products (``catalog.demo``).
+"""
 
 from __future__ import annotations
 
-from datetime import date
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 from django.db import transaction
+from django.utils import timezone
 
-from pricing.models import ExchangeRate, PriceList, Rounding, StockPool, TaxCategory, TaxRate
+from catalog.demo import ProductSpec
+from catalog.models import Variant
+from pricing.models import (
+    ExchangeRate,
+    PriceEntry,
+    PriceList,
+    Rounding,
+    StockLevel,
+    StockPool,
+    TaxCategory,
+    TaxRate,
+)
 from pricing.rates import parse_ecb_xml, rates_store
-from pricing.services import market_price_list_assign, market_stock_pools_set
+from pricing.services import (
+    market_price_list_assign,
+    market_stock_pools_set,
+    price_lists_changed,
+    stock_changed,
+)
 from shop.models import CustomerGroup, Market, Region
 
 DEMO_RATES_FILE = Path(__file__).parent / "data" / "eurofxref-demo.xml"
@@ -108,3 +130,151 @@ def pricing_demo_setup() -> dict[str, PriceList]:
         market_id=markets["eu"].pk, price_list=lists["eur-dealer"], customer_group_id=dealer.pk
     )
     return lists
+
+
+# Euro list prices of the generated products, by kind (``catalog.demo.KINDS``).
+PRICE_RANGES: dict[str, tuple[int, int]] = {
+    "tshirt": (19, 39),
+    "shirt": (39, 79),
+    "sweater": (49, 119),
+    "trousers": (49, 99),
+    "shorts": (25, 49),
+    "mug": (12, 24),
+    "plate": (14, 34),
+    "towel": (15, 45),
+    "blanket": (59, 149),
+    "tote": (15, 59),
+    "backpack": (69, 189),
+    "scarf": (25, 89),
+}
+TRY_PER_EUR = 34
+SALE_DAYS = 30
+
+
+@dataclass(frozen=True)
+class DemoOffer:
+    """A demo product's retail prices and the stock of each of its variants."""
+
+    eur_price: Decimal
+    try_price: Decimal
+    compare_at_eur: Decimal | None = None
+    sale_eur: Decimal | None = None
+    stock: dict[str, list[int]] = field(default_factory=dict)  # pool → quantity per SKU
+
+
+# The two items the documentation and tests refer to, by product key.
+REFERENCE_OFFERS = {
+    "KRV-TEE": DemoOffer(
+        eur_price=Decimal("29.90"),
+        try_price=Decimal("999.90"),
+        stock={"istanbul": [25, 40, 30], "rotterdam": [50, 60, 45]},
+    ),
+    "KRV-MUG": DemoOffer(
+        eur_price=Decimal("14.90"),
+        try_price=Decimal("499.90"),
+        stock={"istanbul": [20], "rotterdam": [35]},
+    ),
+}
+
+
+def _charm(amount: Decimal) -> Decimal:
+    return amount.to_integral_value() - Decimal("0.10")
+
+
+def demo_offer(spec: ProductSpec, *, seed: int = 7) -> DemoOffer:
+    """The reference prices, or deterministic ones from the product's key and ``seed``.
+
+    About one product in ten has a compare-at price, one in ten is on sale;
+    about 8 % are sold out (all that allow backorder), 10 % run low.
+    """
+    reference = REFERENCE_OFFERS.get(spec.key)
+    if reference is not None:
+        return reference
+    rng = random.Random(f"{seed}:{spec.key}")
+    eur = _charm(Decimal(rng.randint(*PRICE_RANGES[spec.kind.code])))
+    roll = rng.random()
+    stock_roll = rng.random()
+    skus = spec.skus
+    if spec.backorder or stock_roll < 0.06:
+        stock = {"istanbul": [0] * len(skus), "rotterdam": [0] * len(skus)}
+    elif stock_roll < 0.16:
+        stock = {
+            "istanbul": [rng.randint(0, 2) for _ in skus],
+            "rotterdam": [rng.randint(1, 3) for _ in skus],
+        }
+    else:
+        stock = {
+            "istanbul": [rng.randint(0, 40) for _ in skus],
+            "rotterdam": [rng.randint(5, 80) for _ in skus],
+        }
+    return DemoOffer(
+        eur_price=eur,
+        try_price=_charm(eur * TRY_PER_EUR),
+        compare_at_eur=_charm(eur * Decimal("1.3")) if roll < 0.1 else None,
+        sale_eur=_charm(eur * Decimal("0.8")) if 0.1 <= roll < 0.2 else None,
+        stock=stock,
+    )
+
+
+def demo_offers_create(specs: Sequence[ProductSpec], *, seed: int = 7) -> int:
+    """Retail prices (EUR, TRY) and stock in the demo pools for the specs' variants.
+
+    Run after ``pricing_demo_setup`` and ``catalog.demo.products_bulk_create``;
+    prices and stock already there are kept. Derived lists follow when the
+    caller runs ``derived_prices_rebuild``. Returns the number of variants.
+    """
+    lists = {
+        price_list.code: price_list
+        for price_list in PriceList.objects.filter(code__in=["eur-retail", "try-retail"])
+    }
+    pools = {pool.code: pool for pool in StockPool.objects.all()}
+    variants = {
+        sku: (variant_id, allows_backorder)
+        for sku, variant_id, allows_backorder in Variant.objects.filter(
+            sku__in=[sku for spec in specs for sku, _size in spec.skus]
+        )
+        .values_list("sku", "pk", "allows_backorder")
+        .order_by()
+    }
+    sale_ends_at = timezone.now() + timedelta(days=SALE_DAYS)
+    entries: list[PriceEntry] = []
+    levels: list[StockLevel] = []
+    for spec in specs:
+        offer = demo_offer(spec, seed=seed)
+        for index, (sku, _size) in enumerate(spec.skus):
+            variant_id, allows_backorder = variants[sku]
+            entries.append(
+                PriceEntry(
+                    price_list=lists["eur-retail"],
+                    variant_id=variant_id,
+                    amount=offer.eur_price,
+                    compare_at_amount=offer.compare_at_eur,
+                    sale_amount=offer.sale_eur,
+                    sale_ends_at=sale_ends_at if offer.sale_eur else None,
+                )
+            )
+            entries.append(
+                PriceEntry(
+                    price_list=lists["try-retail"],
+                    variant_id=variant_id,
+                    amount=offer.try_price,
+                    compare_at_amount=_charm(offer.compare_at_eur * TRY_PER_EUR)
+                    if offer.compare_at_eur
+                    else None,
+                )
+            )
+            levels.extend(
+                StockLevel(
+                    variant_id=variant_id,
+                    pool=pools[pool_code],
+                    quantity=quantities[index],
+                    allows_backorder=allows_backorder,
+                )
+                for pool_code, quantities in offer.stock.items()
+            )
+    with transaction.atomic():
+        PriceEntry.objects.bulk_create(entries, batch_size=5000, ignore_conflicts=True)
+        StockLevel.objects.bulk_create(levels, batch_size=5000, ignore_conflicts=True)
+        price_lists_changed(price_list.pk for price_list in lists.values())
+        stock_changed(variant_id for variant_id, _backorder in variants.values())
+    return len(variants)

@@ -5,18 +5,11 @@ from __future__ import annotations
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from functools import lru_cache
 
-from babel.numbers import get_currency_precision
-
 from pricing.models import Rounding
+from shop.money import minor_units
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
-
-
-@lru_cache(maxsize=256)
-def minor_units(currency: str) -> int:
-    """Digits after the decimal point: JPY 0, EUR 2, KWD 3 (ISO 4217 via CLDR)."""
-    return get_currency_precision(currency)
 
 
 @lru_cache(maxsize=256)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
@@ -11,7 +14,9 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from shop.admin_mixins import RetiresCachesAdmin
 from shop.models import Address, Country, Customer, CustomerGroup, Market, MarketCountry, Region
+from shop.selectors import markets_changed
 
 
 class MarketCountryFormSet(BaseInlineFormSet):
@@ -53,7 +58,7 @@ class MarketCountryInline(admin.TabularInline):
 
 
 @admin.register(Market)
-class MarketAdmin(admin.ModelAdmin):
+class MarketAdmin(RetiresCachesAdmin):
     list_display = [
         "name",
         "code",
@@ -76,6 +81,9 @@ class MarketAdmin(admin.ModelAdmin):
         ),
         (_("Countries"), {"fields": ["default_country"]}),
     ]
+
+    def caches_retire(self, objects: Sequence[Any]) -> None:
+        markets_changed()
 
     def get_queryset(self, request: HttpRequest):  # type: ignore[no-untyped-def]
         return super().get_queryset(request).prefetch_related("country_links")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.contrib import admin
@@ -10,7 +11,10 @@ from django.http import HttpRequest
 
 
 class RetiresCachesAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    """Calls ``caches_retire`` after every save and delete made through this screen.
+    """Calls ``caches_retire`` for every save and delete made through this screen.
+
+    Retiring takes effect when the transaction commits, so it may be asked
+    before a delete (while the rows can still be read).
 
     Each app's admin says which caches its changes retire by calling its own
     service (``catalog.services.catalogue_changed``, …): the invalidation is
@@ -18,21 +22,22 @@ class RetiresCachesAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     services.
     """
 
-    def caches_retire(self, request: HttpRequest) -> None:
+    def caches_retire(self, objects: Sequence[Any]) -> None:
+        """Retire what ``objects`` (saved or deleted rows of this model) were shown in."""
         raise NotImplementedError
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
-        self.caches_retire(request)
+        self.caches_retire([obj])
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         super().save_related(request, form, formsets, change)
-        self.caches_retire(request)
+        self.caches_retire([form.instance])
 
     def delete_model(self, request: HttpRequest, obj: Model) -> None:
+        self.caches_retire([obj])
         super().delete_model(request, obj)
-        self.caches_retire(request)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        self.caches_retire(list(queryset))
         super().delete_queryset(request, queryset)
-        self.caches_retire(request)

@@ -8,6 +8,8 @@ from functools import lru_cache
 from babel import Locale, UnknownLocaleError
 from babel.numbers import format_currency
 
+from shop.money import minor_units
+
 # Turkish shops write the symbol after the amount ("999,90 ₺"), unlike CLDR's
 # default for tr; shoppers expect what they see everywhere else.
 CURRENCY_PATTERNS = {"tr": "#,##0.00\u00a0¤"}
@@ -28,8 +30,6 @@ def format_money(amount: Decimal, currency: str, *, language: str, country: str)
     locale = shopper_locale(language, country)
     pattern = CURRENCY_PATTERNS.get(language)
     if pattern is not None:
-        from pricing.money import minor_units
-
         digits = minor_units(currency)
         pattern = pattern.replace("0.00", "0." + "0" * digits if digits else "0").replace(
             "0.\u00a0", "0\u00a0"

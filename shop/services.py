@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from shop.models import CustomerGroup, Market, MarketCountry
+from shop.selectors import markets_changed
 
 
 @transaction.atomic
@@ -46,6 +47,7 @@ def market_upsert(
     present = set(market.country_links.values_list("country_id", flat=True))
     for country in sorted(wanted - present):
         MarketCountry(market=market, country_id=country).save()
+    markets_changed()
     return market
 
 

@@ -45,15 +45,13 @@ def demo_shop(
     KRV-TEE (S/M/L, EUR 29.90, TRY 999.90, in stock in both pools) and
     KRV-MUG (hidden in the US). No images, so it stays fast.
     """
-    from catalog.demo import (
-        catalog_refresh,
-        catalog_structure_create,
-        products_bulk_create,
-        reference_specs,
-    )
+    from catalog.demo import catalog_refresh, catalog_structure_create, reference_specs
+    from pricing.derivation import derived_prices_rebuild
+    from storefront.demo import demo_products_create
 
     catalog_structure_create()
-    products_bulk_create(reference_specs())
+    demo_products_create(reference_specs())
+    derived_prices_rebuild()
     catalog_refresh()
     cache.clear()
     return demo_markets

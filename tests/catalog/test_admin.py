@@ -12,7 +12,6 @@ from django.test.utils import CaptureQueriesContext
 from django.utils.text import slugify
 from PIL import Image
 
-from catalog.admin import prices_and_stock_table
 from catalog.images import product_image_add
 from catalog.models import (
     Attribute,
@@ -25,7 +24,7 @@ from catalog.models import (
     ProductType,
     Variant,
 )
-from pricing.models import PriceEntry, PriceList, StockLevel, StockPool, TaxCategory
+from pricing.models import StockPool, TaxCategory
 from pricing.services import price_set, stock_set
 
 pytestmark = pytest.mark.django_db
@@ -156,30 +155,6 @@ def test_products_are_found_by_sku_barcode_and_name(admin_client, catalogue, que
 
     found = [product.pk for product in response.context["cl"].result_list]
     assert found == ([] if query == "anatolia" else [catalogue["product"]])
-
-
-def test_products_are_filtered_by_stock_status(admin_client, demo_price_lists):
-    # given: pool quantities minus reservations against a threshold of 5
-    rotterdam = StockPool.objects.get(code="rotterdam")
-    istanbul = StockPool.objects.get(code="istanbul")
-    plenty = product_make("Plenty", "PLENTY")
-    stock_set(variant=plenty.variants.get(), pool_id=rotterdam.pk, quantity=4)
-    stock_set(variant=plenty.variants.get(), pool_id=istanbul.pk, quantity=4)
-    few = product_make("Few", "FEW")
-    level = stock_set(variant=few.variants.get(), pool_id=rotterdam.pk, quantity=20)
-    StockLevel.objects.filter(pk=level.pk).update(reserved=16)
-    none_left = product_make("None left", "NONE")
-    stock_set(variant=none_left.variants.get(), pool_id=rotterdam.pk, quantity=0)
-    never_stocked = product_make("Never stocked", "NEVER")
-
-    def listed(status: str) -> set[int]:
-        response = admin_client.get("/admin/catalog/product/", {"stock": status})
-        return {product.pk for product in response.context["cl"].result_list}
-
-    # then
-    assert listed("in") == {plenty.pk}
-    assert listed("low") == {few.pk}
-    assert listed("out") == {none_left.pk, never_stocked.pk}
 
 
 def product_form(catalogue: dict[str, int], **overrides: object) -> dict[str, object]:
@@ -354,48 +329,6 @@ def test_a_visibility_rule_without_countries_is_explained(admin_client, catalogu
     assert "Choose the countries this visibility rule names." in response.content.decode()
 
 
-def test_the_product_page_shows_each_variants_prices_and_stock(admin_client, catalogue):
-    # given: 29.90 EUR by hand, the USD list follows by its rule; 12 in Rotterdam, 2 reserved
-    StockLevel.objects.filter(variant_id=catalogue["variant"]).update(reserved=2)
-
-    response = admin_client.get(f"/admin/catalog/product/{catalogue['product']}/change/")
-
-    page = response.content.decode()
-    assert f'href="/admin/catalog/variant/{catalogue["variant"]}/change/"' in page
-    table = prices_and_stock_table(Product.objects.get(pk=catalogue["product"]))
-    row = table["rows"][0]
-    columns = [price_list.code for price_list in table["price_lists"]]
-    prices = dict(zip(columns, row.prices, strict=True))
-    assert (prices["eur-retail"].amount, prices["eur-retail"].is_rule) == (Decimal("29.90"), False)
-    assert (prices["usd-retail"].amount, prices["usd-retail"].is_rule) == (Decimal("27.99"), True)
-    assert prices["try-retail"] is None
-    pools = [pool.code for pool in table["pools"]]
-    assert dict(zip(pools, row.stock, strict=True)) == {"istanbul": None, "rotterdam": 10}
-    assert "27.99 USD" in page
-    assert "rule" in page
-
-
-def test_the_prices_and_stock_table_costs_five_queries_for_any_number_of_variants(
-    django_assert_num_queries, catalogue
-):
-    product = Product.objects.get(pk=catalogue["product"])
-    # price lists, pools, variants, their price entries, their stock levels
-    with django_assert_num_queries(5):
-        prices_and_stock_table(product)
-    for number in range(5):
-        variant = Variant.objects.create(product=product, sku=f"LS-{number}")
-        price_set(
-            price_list=PriceList.objects.get(code="eur-retail"),
-            variant_id=variant.pk,
-            amount=Decimal(10),
-        )
-
-    with django_assert_num_queries(5):
-        table = prices_and_stock_table(product)
-
-    assert len(table["rows"]) == 6
-
-
 def test_the_product_page_reads_select_options_once_for_all_variant_rows(admin_client, catalogue):
     product = Product.objects.get(pk=catalogue["product"])
     url = f"/admin/catalog/product/{product.pk}/change/"
@@ -435,9 +368,3 @@ def test_a_category_is_added_with_its_translations(admin_client, catalogue):
     child = Category.objects.get(code="linen-shirts")
     assert Category.objects.get_parent(child) == parent
     assert list(child.translations.values_list("name", flat=True)) == ["Linen shirts"]
-
-
-def test_price_entries_by_hand_start_out_manual(catalogue):
-    assert PriceEntry.objects.get(
-        variant_id=catalogue["variant"], price_list__code="eur-retail"
-    ).is_manual

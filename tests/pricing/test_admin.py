@@ -5,10 +5,12 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.contrib import admin
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from catalog.models import Product, ProductTranslation, ProductType, Variant
+from pricing.admin import PricedProductAdmin, PricedVariantAdmin, prices_and_stock_table
 from pricing.models import (
     ExchangeRate,
     PriceEntry,
@@ -80,6 +82,102 @@ def test_pricing_admin_pages_open(admin_client, demo_price_lists, url):
     }
 
     assert admin_client.get(url.format(**ids)).status_code == 200
+
+
+# Prices and stock on the product's page
+
+
+@pytest.fixture
+def priced_variant(demo_price_lists) -> Variant:
+    """29.90 EUR by hand (the USD list follows by its rule), 12 units in Rotterdam."""
+    variant = variant_make()
+    price_set(
+        price_list=demo_price_lists["eur-retail"], variant_id=variant.pk, amount=Decimal("29.90")
+    )
+    stock_set(variant=variant, pool_id=StockPool.objects.get(code="rotterdam").pk, quantity=12)
+    return variant
+
+
+def test_the_catalogues_product_and_variant_pages_show_prices_and_stock():
+    assert type(admin.site._registry[Product]) is PricedProductAdmin
+    assert type(admin.site._registry[Variant]) is PricedVariantAdmin
+
+
+def test_the_product_page_shows_each_variants_prices_and_stock(admin_client, priced_variant):
+    # given: 2 of the 12 units in Rotterdam are reserved
+    StockLevel.objects.filter(variant=priced_variant).update(reserved=2)
+
+    response = admin_client.get(f"/admin/catalog/product/{priced_variant.product_id}/change/")
+
+    page = response.content.decode()
+    assert f'href="/admin/catalog/variant/{priced_variant.pk}/change/"' in page
+    table = prices_and_stock_table(priced_variant.product)
+    row = table["rows"][0]
+    columns = [price_list.code for price_list in table["price_lists"]]
+    prices = dict(zip(columns, row.prices, strict=True))
+    assert (prices["eur-retail"].amount, prices["eur-retail"].is_rule) == (Decimal("29.90"), False)
+    assert (prices["usd-retail"].amount, prices["usd-retail"].is_rule) == (Decimal("27.99"), True)
+    assert prices["try-retail"] is None
+    pools = [pool.code for pool in table["pools"]]
+    assert dict(zip(pools, row.stock, strict=True)) == {"istanbul": None, "rotterdam": 10}
+    assert "27.99 USD" in page
+    assert "rule" in page
+
+
+def test_a_new_product_page_has_no_prices_and_stock_yet(admin_client, demo_price_lists):
+    page = admin_client.get("/admin/catalog/product/add/").content.decode()
+
+    assert "Prices and stock" not in page
+    assert "Shipping and customs" in page
+
+
+def test_the_prices_and_stock_table_costs_five_queries_for_any_number_of_variants(
+    django_assert_num_queries, priced_variant
+):
+    product = priced_variant.product
+    # price lists, pools, variants, their price entries, their stock levels
+    with django_assert_num_queries(5):
+        prices_and_stock_table(product)
+    for number in range(5):
+        variant = Variant.objects.create(product=product, sku=f"LS-{number}")
+        price_set(
+            price_list=PriceList.objects.get(code="eur-retail"),
+            variant_id=variant.pk,
+            amount=Decimal(10),
+        )
+
+    with django_assert_num_queries(5):
+        table = prices_and_stock_table(product)
+
+    assert len(table["rows"]) == 6
+
+
+def test_products_are_filtered_by_stock_status(admin_client, demo_price_lists):
+    # given: pool quantities minus reservations against a threshold of 5
+    rotterdam = StockPool.objects.get(code="rotterdam")
+    istanbul = StockPool.objects.get(code="istanbul")
+    plenty = variant_make("PLENTY")
+    stock_set(variant=plenty, pool_id=rotterdam.pk, quantity=4)
+    stock_set(variant=plenty, pool_id=istanbul.pk, quantity=4)
+    few = variant_make("FEW")
+    level = stock_set(variant=few, pool_id=rotterdam.pk, quantity=20)
+    StockLevel.objects.filter(pk=level.pk).update(reserved=16)
+    none_left = variant_make("NONE")
+    stock_set(variant=none_left, pool_id=rotterdam.pk, quantity=0)
+    never_stocked = variant_make("NEVER")
+
+    def listed(status: str) -> set[int]:
+        response = admin_client.get("/admin/catalog/product/", {"stock": status})
+        return {product.pk for product in response.context["cl"].result_list}
+
+    # then
+    assert listed("in") == {plenty.product_id}
+    assert listed("low") == {few.product_id}
+    assert listed("out") == {none_left.product_id, never_stocked.product_id}
+
+
+def test_price_entries_by_hand_start_out_manual(priced_variant):
+    assert PriceEntry.objects.get(variant=priced_variant, price_list__code="eur-retail").is_manual
 
 
 # Prices on the variant's page

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from catalog.demo import generated_specs, products_bulk_create
 from catalog.models import Variant
+from pricing.demo import demo_offers_create
 from pricing.derivation import derived_prices_rebuild, price_list_rebuild
 from pricing.models import MarketPriceList, PriceEntry, PriceList, StockLevel, StockPool
 from pricing.offers import Availability, PriceContext, offers_for
@@ -186,7 +187,9 @@ def test_a_variant_without_a_price_in_the_market_is_not_sold():
 
 
 def test_offers_for_runs_two_queries_for_any_number_of_variants(django_assert_num_queries):
-    products_bulk_create(list(generated_specs(30, prefix="QTEST")))
+    specs = list(generated_specs(30, prefix="QTEST"))
+    products_bulk_create(specs)
+    demo_offers_create(specs)
     derived_prices_rebuild()
     few = list(Variant.objects.filter(sku__startswith="KRV-"))
     many = list(Variant.objects.all())

@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from catalog.demo import generated_specs, products_bulk_create
+from catalog.demo import generated_specs
 from catalog.models import Product, Variant, Visibility
 from pricing.derivation import derived_prices_rebuild
 from pricing.models import PriceEntry, StockLevel
+from storefront.demo import demo_products_create
 
 pytestmark = pytest.mark.usefixtures("demo_shop")
 
@@ -169,7 +170,7 @@ def test_unknown_sku_and_category_are_404(client):
 
 @pytest.fixture
 def catalogue():
-    products_bulk_create(list(generated_specs(90, prefix="LIST")))
+    demo_products_create(list(generated_specs(90, prefix="LIST")))
     derived_prices_rebuild()
 
 

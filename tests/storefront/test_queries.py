@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import pytest
 
-from catalog.demo import generated_specs, products_bulk_create
+from catalog.demo import generated_specs
 from catalog.models import AttributeValue, Brand
 from pricing.derivation import derived_prices_rebuild
 from shop import versions
+from storefront.demo import demo_products_create
 
 pytestmark = pytest.mark.usefixtures("demo_shop")
 
 
 def grow_catalogue(count: int) -> None:
-    products_bulk_create(list(generated_specs(count, prefix=f"Q{count}")))
+    demo_products_create(list(generated_specs(count, prefix=f"Q{count}")))
     derived_prices_rebuild()
 
 

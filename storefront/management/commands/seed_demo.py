@@ -5,16 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import transaction
 
-from catalog.demo import demo_catalog_create
 from catalog.models import Product
-from pricing.demo import pricing_demo_setup
-from shop.demo import markets_demo_setup
+from storefront.demo import demo_shop_create
 
 
 class Command(BaseCommand):
-    help = "Create or update the demo markets, customer groups and catalogue."
+    help = "Create or update the demo markets, customer groups, pricing and catalogue."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -27,15 +24,12 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if options["products"] < 2:
             raise CommandError("--products must be at least 2 (the reference items).")
-        with transaction.atomic():
-            markets = markets_demo_setup()
-            pricing_demo_setup()
-        created = demo_catalog_create(
-            count=options["products"], with_images=not options["no_images"]
+        markets, created = demo_shop_create(
+            products=options["products"], with_images=not options["no_images"]
         )
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data ready: {len(markets)} markets, "
-                f"{created} new products ({Product.objects.count()} in all)."
+                f"{len(created)} new products ({Product.objects.count()} in all)."
             )
         )

@@ -9,15 +9,13 @@ from itertools import islice
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import connection, transaction
+from django.db import connection
 
-from catalog.demo import catalog_structure_create, generated_specs, products_bulk_create
+from catalog.demo import catalog_refresh, catalog_structure_create, generated_specs
 from catalog.models import Product, ProductTranslation, Variant
-from catalog.search import translations_index_update
-from pricing.demo import pricing_demo_setup
 from pricing.derivation import derived_prices_rebuild
 from pricing.models import PriceEntry, StockLevel
-from shop.demo import markets_demo_setup
+from storefront.demo import demo_configuration_setup, demo_products_create
 
 BENCH_PREFIX = "BENCH"
 CHUNK_SIZE = 2000
@@ -45,9 +43,7 @@ class Command(BaseCommand):
         started = time.monotonic()
 
         with self._step("Markets, pricing and category tree"):
-            with transaction.atomic():
-                markets_demo_setup()
-                pricing_demo_setup()
+            demo_configuration_setup()
             catalog_structure_create()
 
         created = 0
@@ -56,14 +52,14 @@ class Command(BaseCommand):
             for done in range(0, count, CHUNK_SIZE):
                 chunk = list(islice(specs, CHUNK_SIZE))
                 # One seed per chunk, or every chunk would get the same barcodes.
-                created += len(products_bulk_create(chunk, seed=seed + done))
+                created += len(demo_products_create(chunk, seed=seed + done, prices_seed=seed))
                 self.stdout.write(f"  {done + len(chunk)}/{count} ({created} new)")
 
         if created:
             with self._step("Derived price lists"):
                 derived_prices_rebuild()
             with self._step("Search columns"):
-                translations_index_update()
+                catalog_refresh()
             with self._step("Table statistics"):
                 _tables_analyze()
 
