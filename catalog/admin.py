@@ -37,6 +37,7 @@ from catalog.models import (
     ProductImage,
     ProductTranslation,
     ProductType,
+    TaxClass,
     Variant,
     translated,
 )
@@ -116,6 +117,13 @@ class CatalogueAdmin(RetiresCachesAdmin):
 
 
 # Brands, attributes, product types
+
+
+@admin.register(TaxClass)
+class TaxClassAdmin(CatalogueAdmin):
+    list_display = ["name", "code"]
+    search_fields = ["name", "code"]
+    prepopulated_fields = {"code": ["name"]}
 
 
 @admin.register(Brand)
@@ -213,7 +221,7 @@ class ProductForm(forms.ModelForm):  # type: ignore[type-arg]
         fields = [
             "product_type",
             "brand",
-            "tax_category",
+            "tax_class",
             "is_published",
             "published_at",
             "categories",
@@ -314,7 +322,7 @@ class ProductAdmin(AttributeValueChoices, CatalogueAdmin):
     fieldsets = [
         (
             None,
-            {"fields": ["product_type", "brand", "tax_category", "is_published", "published_at"]},
+            {"fields": ["product_type", "brand", "tax_class", "is_published", "published_at"]},
         ),
         (_("Categories and attributes"), {"fields": ["categories", "primary_category"]}),
         (_("Attributes"), {"fields": ["attribute_values"], "classes": ["collapse"]}),

@@ -29,6 +29,7 @@ from catalog.models import (
     Product,
     ProductTranslation,
     ProductType,
+    TaxClass,
     Variant,
     Visibility,
 )
@@ -435,10 +436,20 @@ def _gtin(rng: random.Random) -> str:
     return body + ean.calc_check_digit(body)
 
 
-def tax_category_ids() -> dict[str, int]:
-    """Tax categories by code, read through the product's foreign key."""
-    tax_category = Product._meta.get_field("tax_category").related_model
-    return dict(tax_category._default_manager.values_list("code", "pk"))  # type: ignore[union-attr]
+TAX_CLASSES = {"standard": "Standard rate", "reduced": "Reduced rate", "zero": "Zero rate"}
+
+
+def tax_classes_demo_setup() -> dict[str, TaxClass]:
+    """The demo's tax classes by code (idempotent)."""
+    return {
+        code: TaxClass.objects.update_or_create(code=code, defaults={"name": name})[0]
+        for code, name in TAX_CLASSES.items()
+    }
+
+
+def tax_class_ids() -> dict[str, int]:
+    """Tax classes by code."""
+    return dict(TaxClass.objects.values_list("code", "pk"))
 
 
 def specs_not_created(specs: list[ProductSpec]) -> list[ProductSpec]:
@@ -463,7 +474,7 @@ def products_bulk_create(specs: list[ProductSpec], *, seed: int = 11) -> list[Pr
     leaves = {category.code: category for category in Category.objects.filter(depth=3)}
     brands = {brand.name: brand for brand in Brand.objects.all()}
     types = {product_type.name: product_type for product_type in ProductType.objects.all()}
-    taxes = tax_category_ids()
+    taxes = tax_class_ids()
     values = {
         (v.attribute.code, v.code): v for v in AttributeValue.objects.select_related("attribute")
     }
@@ -476,7 +487,7 @@ def products_bulk_create(specs: list[ProductSpec], *, seed: int = 11) -> list[Pr
                     product_type=types[spec.kind.nouns[0]],
                     brand=brands[spec.brand],
                     primary_category=leaves[spec.kind.category],
-                    tax_category_id=taxes[spec.kind.tax],
+                    tax_class_id=taxes[spec.kind.tax],
                     weight_grams=spec.kind.weight,
                     hs_code=spec.kind.hs_code,
                     country_of_origin_id="TR",

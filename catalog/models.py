@@ -44,6 +44,25 @@ def translated(names: dict[str, str], language: str, fallback: str = "") -> str:
     return names.get(language) or names.get("en") or next(iter(names.values()), fallback)
 
 
+class TaxClass(models.Model):
+    """Standard, reduced, zero…: how the product is classified for tax.
+
+    The catalogue only classifies; ``pricing`` maps each class to its rates
+    per country.
+    """
+
+    code = models.SlugField(_("code"), max_length=30, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+
+    class Meta:
+        verbose_name = _("tax class")
+        verbose_name_plural = _("tax classes")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Brand(models.Model):
     name = models.CharField(_("name"), max_length=100, unique=True)
     slug = models.SlugField(_("slug"), max_length=100, unique=True)
@@ -201,11 +220,12 @@ class Product(models.Model):
     attribute_values = models.ManyToManyField(  # type: ignore[var-annotated]
         AttributeValue, blank=True, related_name="products", verbose_name=_("attributes")
     )
-    tax_category = models.ForeignKey(
-        "pricing.TaxCategory",
+    tax_class = models.ForeignKey(
+        TaxClass,
         on_delete=models.PROTECT,
         related_name="products",
-        verbose_name=_("tax category"),
+        verbose_name=_("tax class"),
+        help_text=_("Which tax rates apply to the product (standard, reduced…)."),
     )
     weight_grams = models.PositiveIntegerField(_("weight (g)"), null=True, blank=True)
     hs_code = models.CharField(

@@ -26,8 +26,8 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from catalog.admin import ProductAdmin, SharedChoicesFormSet, VariantAdmin
-from catalog.models import Product, Variant
+from catalog.admin import ProductAdmin, SharedChoicesFormSet, TaxClassAdmin, VariantAdmin
+from catalog.models import Product, TaxClass, Variant
 from pricing.derivation import RebuildReport, price_list_rebuild
 from pricing.models import (
     ExchangeRate,
@@ -37,7 +37,6 @@ from pricing.models import (
     PriceList,
     StockLevel,
     StockPool,
-    TaxCategory,
     TaxRate,
 )
 from pricing.money import quantize
@@ -99,27 +98,30 @@ class TaxRateInline(admin.TabularInline):
         return super().get_queryset(request).select_related("country", "region")
 
 
-@admin.register(TaxCategory)
-class TaxCategoryAdmin(PricingConfigAdmin):
-    list_display = ["name", "code", "rate_count"]
-    search_fields = ["name", "code"]
-    prepopulated_fields = {"code": ["name"]}
+class TaxClassWithRatesAdmin(TaxClassAdmin):
+    """The catalogue's tax class page with the class's rates per country."""
+
+    list_display = [*TaxClassAdmin.list_display, "rate_count"]
     inlines = [TaxRateInline]
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet[TaxCategory]:
+    def get_queryset(self, request: HttpRequest) -> QuerySet[TaxClass]:
         return super().get_queryset(request).annotate(rate_count=Count("rates"))
 
     @admin.display(description=_("rates"), ordering="rate_count")
-    def rate_count(self, category: TaxCategory) -> int:
-        return getattr(category, "rate_count", 0)
+    def rate_count(self, tax_class: TaxClass) -> int:
+        return getattr(tax_class, "rate_count", 0)
+
+    def caches_retire(self, objects: Sequence[Any]) -> None:
+        super().caches_retire(objects)
+        pricing_config_changed()
 
 
 @admin.register(TaxRate)
 class TaxRateAdmin(PricingConfigAdmin):
-    list_display = ["category", "country", "region", "rate", "valid_from", "valid_to"]
-    list_filter = [("country", admin.RelatedOnlyFieldListFilter), "category"]
+    list_display = ["tax_class", "country", "region", "rate", "valid_from", "valid_to"]
+    list_filter = [("country", admin.RelatedOnlyFieldListFilter), "tax_class"]
     search_fields = ["country__name", "country__code", "region__name", "region__code"]
-    list_select_related = ["category", "country", "region"]
+    list_select_related = ["tax_class", "country", "region"]
     autocomplete_fields = ["country", "region"]
     date_hierarchy = "valid_from"
 
@@ -692,3 +694,5 @@ admin.site.unregister(Product)
 admin.site.register(Product, PricedProductAdmin)
 admin.site.unregister(Variant)
 admin.site.register(Variant, PricedVariantAdmin)
+admin.site.unregister(TaxClass)
+admin.site.register(TaxClass, TaxClassWithRatesAdmin)

@@ -1,4 +1,4 @@
-"""Demo pricing: tax categories and rates, price lists, stock pools, exchange rates,
+"""Demo pricing: tax rates, price lists, stock pools, exchange rates,
 and the prices and stock of the demo catalogue's products (``catalog.demo``).
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 from django.db import transaction
 from django.utils import timezone
 
-from catalog.demo import ProductSpec
+from catalog.demo import ProductSpec, tax_classes_demo_setup
 from catalog.models import Variant
 from pricing.models import (
     ExchangeRate,
@@ -23,7 +23,6 @@ from pricing.models import (
     Rounding,
     StockLevel,
     StockPool,
-    TaxCategory,
     TaxRate,
 )
 from pricing.rates import parse_ecb_xml, rates_store
@@ -36,8 +35,6 @@ from pricing.services import (
 from shop.models import CustomerGroup, Market, Region
 
 DEMO_RATES_FILE = Path(__file__).parent / "data" / "eurofxref-demo.xml"
-
-TAX_CATEGORIES = {"standard": "Standard rate", "reduced": "Reduced rate", "zero": "Zero rate"}
 
 # VAT in force in 2026 (standard, reduced), with the date the rate started.
 VAT_RATES: dict[str, tuple[str, str, date]] = {
@@ -68,14 +65,11 @@ MARKET_POOLS = {"tr": ["istanbul"], "eu": ["rotterdam"], "us": ["rotterdam"], "g
 @transaction.atomic
 def pricing_demo_setup() -> dict[str, PriceList]:
     """Create or update the demo's tax, rates, price lists and pools (idempotent)."""
-    categories = {
-        code: TaxCategory.objects.update_or_create(code=code, defaults={"name": name})[0]
-        for code, name in TAX_CATEGORIES.items()
-    }
+    classes = tax_classes_demo_setup()
     for country, (standard, reduced, since) in VAT_RATES.items():
         for code, rate in (("standard", standard), ("reduced", reduced), ("zero", "0")):
             TaxRate.objects.update_or_create(
-                category=categories[code],
+                tax_class=classes[code],
                 country_id=country,
                 region=None,
                 valid_from=since,
@@ -85,7 +79,7 @@ def pricing_demo_setup() -> dict[str, PriceList]:
         region = Region.objects.get(code=region_code)
         for code in ("standard", "reduced"):
             TaxRate.objects.update_or_create(
-                category=categories[code],
+                tax_class=classes[code],
                 country_id="US",
                 region=region,
                 valid_from=date(2020, 1, 1),

@@ -35,15 +35,15 @@ class PriceRule:
     conversion_factor: Decimal  # target units per source unit
     rounding: str
 
-    def derive(self, source_amount: Decimal, tax_category_id: int, taxes: TaxTable) -> Decimal:
+    def derive(self, source_amount: Decimal, tax_class_id: int, taxes: TaxTable) -> Decimal:
         """Source price → this list's price (see PriceList for the steps)."""
         net = source_amount
         if self.source_includes_tax:
-            net = remove_tax(net, rate_in(taxes, self.source_tax_country, tax_category_id))
+            net = remove_tax(net, rate_in(taxes, self.source_tax_country, tax_class_id))
         adjusted = net * (1 + self.adjustment_percent / HUNDRED) + self.adjustment_amount
         converted = adjusted * self.conversion_factor
         if self.target_includes_tax:
-            converted = add_tax(converted, rate_in(taxes, self.target_tax_country, tax_category_id))
+            converted = add_tax(converted, rate_in(taxes, self.target_tax_country, tax_class_id))
         return round_price(converted, self.rounding, self.target_currency)
 
 
@@ -123,7 +123,7 @@ def price_list_rebuild(
             "sale_amount",
             "sale_starts_at",
             "sale_ends_at",
-            F("variant__product__tax_category_id"),
+            F("variant__product__tax_class_id"),
         )
         now = timezone.now()
         batch: list[PriceEntry] = []

@@ -20,26 +20,14 @@ def amount_field(verbose_name: StrOrPromise, **options: object) -> models.Decima
     return models.DecimalField(verbose_name, max_digits=14, decimal_places=4, **options)  # type: ignore[arg-type]
 
 
-class TaxCategory(models.Model):
-    """Standard, reduced, zero…: products of a category share their rates."""
-
-    code = models.SlugField(_("code"), max_length=30, unique=True)
-    name = models.CharField(_("name"), max_length=100)
-
-    class Meta:
-        verbose_name = _("tax category")
-        verbose_name_plural = _("tax categories")
-        ordering = ["name"]
-
-    def __str__(self) -> str:
-        return self.name
-
-
 class TaxRate(models.Model):
-    """The rate of a tax category in a country (or US state) for a period."""
+    """The rate of a tax class in a country (or US state) for a period."""
 
-    category = models.ForeignKey(
-        TaxCategory, on_delete=models.CASCADE, related_name="rates", verbose_name=_("category")
+    tax_class = models.ForeignKey(
+        "catalog.TaxClass",
+        on_delete=models.CASCADE,
+        related_name="rates",
+        verbose_name=_("tax class"),
     )
     country = models.ForeignKey(
         "shop.Country", on_delete=models.CASCADE, related_name="+", verbose_name=_("country")
@@ -62,7 +50,7 @@ class TaxRate(models.Model):
     class Meta:
         verbose_name = _("tax rate")
         verbose_name_plural = _("tax rates")
-        ordering = ["country", "category", "-valid_from"]
+        ordering = ["country", "tax_class", "-valid_from"]
         constraints = [
             models.CheckConstraint(
                 condition=Q(rate__gte=0) & Q(rate__lt=100), name="tax_rate_between_0_and_100"
@@ -72,16 +60,16 @@ class TaxRate(models.Model):
                 name="tax_rate_period_in_order",
             ),
             models.UniqueConstraint(
-                fields=["category", "country", "region", "valid_from"],
+                fields=["tax_class", "country", "region", "valid_from"],
                 nulls_distinct=False,
                 name="tax_rate_once_per_start",
             ),
         ]
-        indexes = [models.Index(fields=["country", "category"], name="tax_rate_lookup")]
+        indexes = [models.Index(fields=["country", "tax_class"], name="tax_rate_lookup")]
 
     def __str__(self) -> str:
         where = self.region.code if self.region_id and self.region else self.country_id
-        return f"{self.category} {where} {self.rate}%"
+        return f"{self.tax_class} {where} {self.rate}%"
 
     def clean(self) -> None:
         region = self.region

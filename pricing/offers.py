@@ -122,7 +122,7 @@ def _split(
     list_amount: Decimal,
     price_list: PriceListInfo,
     context: PriceContext,
-    category_id: int,
+    tax_class_id: int,
     taxes: TaxTable,
 ) -> _Amounts:
     """Net, tax and gross for the shopper's country from a list amount.
@@ -132,13 +132,13 @@ def _split(
     shopper's country rate.
     """
     currency = context.currency
-    rate = rate_in(taxes, context.country, category_id)
+    rate = rate_in(taxes, context.country, tax_class_id)
     if price_list.includes_tax and context.prices_include_tax:
         gross = quantize(list_amount, currency)
         net = quantize(remove_tax(gross, rate), currency)
         return _Amounts(net, gross - net, gross)
     if price_list.includes_tax:
-        net_amount = remove_tax(list_amount, rate_in(taxes, price_list.tax_country, category_id))
+        net_amount = remove_tax(list_amount, rate_in(taxes, price_list.tax_country, tax_class_id))
         net = quantize(net_amount, currency)
     else:
         net = quantize(list_amount, currency)
@@ -155,7 +155,7 @@ class _PriceRow:
     sale_amount: Decimal | None
     sale_starts_at: datetime | None
     sale_ends_at: datetime | None
-    tax_category_id: int
+    tax_class_id: int
     allows_backorder: bool
     low_stock_threshold: int
 
@@ -235,7 +235,7 @@ def _offer(
     quantity: int,
 ) -> Offer:
     def shown(list_amount: Decimal) -> _Amounts:
-        return _split(list_amount, price_list, context, row.tax_category_id, taxes)
+        return _split(list_amount, price_list, context, row.tax_class_id, taxes)
 
     def displayed(amounts: _Amounts) -> Decimal:
         return amounts.gross if context.prices_include_tax else amounts.net
@@ -250,7 +250,7 @@ def _offer(
         net=current.net,
         tax=current.tax,
         gross=current.gross,
-        tax_rate=rate_in(taxes, context.country, row.tax_category_id),
+        tax_rate=rate_in(taxes, context.country, row.tax_class_id),
         prices_include_tax=context.prices_include_tax,
         regular=displayed(regular) if on_sale else None,
         compare_at=None if compare_at is None else displayed(shown(compare_at)),
@@ -283,7 +283,7 @@ def _price_rows(variant_ids: list[int], price_list_ids: list[int]) -> list[_Pric
         "sale_amount",
         "sale_starts_at",
         "sale_ends_at",
-        "variant__product__tax_category_id",
+        "variant__product__tax_class_id",
         "variant__allows_backorder",
         "variant__low_stock_threshold",
     )

@@ -12,12 +12,12 @@ from django.db.models import Q
 from pricing.models import TaxRate
 from shop.versions import PRICING, version
 
-# (country, tax category id) → rate in percent
+# (country, tax class id) → rate in percent
 TaxTable = dict[tuple[str, int], Decimal]
 
 
 def tax_table(countries: Iterable[str], *, on: date) -> TaxTable:
-    """Country-wide rates in force on ``on`` for every category, keyed by (country, category).
+    """Country-wide rates in force on ``on`` for every tax class, keyed by (country, tax class).
 
     Cached until a tax rate (or anything else shown in the shop) changes.
     """
@@ -34,17 +34,17 @@ def _load_tax_table(codes: list[str], on: date) -> TaxTable:
     rows = (
         TaxRate.objects.filter(country_id__in=codes, region__isnull=True, valid_from__lte=on)
         .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=on))
-        .order_by("country_id", "category_id", "-valid_from")
-        .values_list("country_id", "category_id", "rate")
+        .order_by("country_id", "tax_class_id", "-valid_from")
+        .values_list("country_id", "tax_class_id", "rate")
     )
     table: TaxTable = {}
-    for country, category, rate in rows:
-        table.setdefault((country, category), rate)  # latest start wins
+    for country, tax_class_id, rate in rows:
+        table.setdefault((country, tax_class_id), rate)  # latest start wins
     return table
 
 
-def rate_in(table: TaxTable, country: str | None, category_id: int) -> Decimal:
+def rate_in(table: TaxTable, country: str | None, tax_class_id: int) -> Decimal:
     """The rate from ``table``; no row means no tax (e.g. US federal level)."""
     if not country:
         return Decimal(0)
-    return table.get((country, category_id), Decimal(0))
+    return table.get((country, tax_class_id), Decimal(0))

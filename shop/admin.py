@@ -15,7 +15,16 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from shop.admin_mixins import RetiresCachesAdmin
-from shop.models import Address, Country, Customer, CustomerGroup, Market, MarketCountry, Region
+from shop.models import (
+    Address,
+    Country,
+    Customer,
+    CustomerGroup,
+    Market,
+    MarketCountry,
+    Region,
+    Seller,
+)
 from shop.selectors import markets_changed
 
 
@@ -64,6 +73,7 @@ class MarketAdmin(RetiresCachesAdmin):
         "code",
         "currency",
         "default_language",
+        "seller",
         "country_list",
         "prices_include_tax",
         "is_active",
@@ -71,10 +81,11 @@ class MarketAdmin(RetiresCachesAdmin):
     ]
     list_filter = ["is_active", "prices_include_tax", "currency"]
     search_fields = ["name", "code"]
-    autocomplete_fields = ["default_country"]
+    autocomplete_fields = ["default_country", "seller"]
+    list_select_related = ["seller"]
     inlines = [MarketCountryInline]
     fieldsets = [
-        (None, {"fields": ["name", "code", "position", "is_active", "is_default"]}),
+        (None, {"fields": ["name", "code", "position", "is_active", "is_default", "seller"]}),
         (
             _("Money and language"),
             {"fields": ["currency", "prices_include_tax", "default_language", "other_languages"]},
@@ -91,6 +102,27 @@ class MarketAdmin(RetiresCachesAdmin):
     @admin.display(description=_("countries"))
     def country_list(self, market: Market) -> str:
         return ", ".join(sorted(link.country_id for link in market.country_links.all()))
+
+
+@admin.register(Seller)
+class SellerAdmin(RetiresCachesAdmin):
+    list_display = ["legal_name", "code", "country", "vat_number", "oss_registered", "ioss_number"]
+    list_filter = ["country", "oss_registered"]
+    search_fields = ["legal_name", "code", "vat_number", "tax_number"]
+    autocomplete_fields = ["country"]
+    prepopulated_fields = {"code": ["legal_name"]}
+    fieldsets = [
+        (None, {"fields": ["legal_name", "code", "logo"]}),
+        (_("Address"), {"fields": ["line1", "line2", "postal_code", "city", "country"]}),
+        (
+            _("Tax"),
+            {"fields": ["vat_number", "tax_number", "tax_office", "oss_registered", "ioss_number"]},
+        ),
+        (_("Contact and bank"), {"fields": ["email", "phone", "bank_name", "iban", "bic"]}),
+    ]
+
+    def caches_retire(self, objects: Sequence[Any]) -> None:
+        markets_changed()
 
 
 @admin.register(Country)

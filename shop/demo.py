@@ -7,7 +7,7 @@ from typing import Any
 from django.db import transaction
 
 from shop.models import Market
-from shop.services import customer_group_upsert, market_upsert
+from shop.services import customer_group_upsert, market_upsert, seller_upsert
 
 DEMO_MARKETS: list[dict[str, Any]] = [
     {
@@ -55,6 +55,42 @@ DEMO_MARKETS: list[dict[str, Any]] = [
     },
 ]
 
+DEMO_SELLERS: dict[str, dict[str, Any]] = {
+    "kervan-tr": {
+        "legal_name": "Kervan Ticaret A.Ş.",
+        "line1": "Bağdat Caddesi 123",
+        "postal_code": "34710",
+        "city": "İstanbul",
+        "country_id": "TR",
+        "tax_number": "1234567890",
+        "tax_office": "Kadıköy",
+        "email": "satis@kervan.example",
+        "phone": "+90 216 555 01 23",
+        "bank_name": "Türkiye İş Bankası",
+        "iban": "TR330006100519786457841326",
+        "bic": "ISBKTRIS",
+    },
+    "kervan-eu": {
+        "legal_name": "Kervan Europe B.V.",
+        "line1": "Wilhelminakade 91",
+        "postal_code": "3072 AP",
+        "city": "Rotterdam",
+        "country_id": "NL",
+        "vat_number": "NL004495445B01",
+        "tax_number": "12345678",
+        "oss_registered": True,
+        "ioss_number": "IM5280000012",
+        "email": "sales@kervan.example",
+        "phone": "+31 10 555 0123",
+        "bank_name": "ING Bank N.V.",
+        "iban": "NL91ABNA0417164300",
+        "bic": "INGBNL2A",
+    },
+}
+
+# Which seller sells in each demo market.
+MARKET_SELLERS = {"tr": "kervan-tr", "eu": "kervan-eu", "us": "kervan-eu", "gb": "kervan-eu"}
+
 DEMO_GROUPS = [
     {"code": "retail", "name": "Retail", "description": "Consumers buying at list prices."},
     {"code": "dealer", "name": "Dealer (B2B)", "description": "Resellers with dealer prices."},
@@ -63,8 +99,12 @@ DEMO_GROUPS = [
 
 @transaction.atomic
 def markets_demo_setup() -> dict[str, Market]:
-    """Create or update the demo markets and customer groups; markets by code."""
-    markets = {spec["code"]: market_upsert(**spec) for spec in DEMO_MARKETS}
+    """Create or update the demo sellers, markets and customer groups; markets by code."""
+    sellers = {code: seller_upsert(code=code, **fields) for code, fields in DEMO_SELLERS.items()}
+    markets = {
+        spec["code"]: market_upsert(**spec, seller=sellers[MARKET_SELLERS[spec["code"]]])
+        for spec in DEMO_MARKETS
+    }
     for group in DEMO_GROUPS:
         customer_group_upsert(**group)
     return markets

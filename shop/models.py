@@ -11,6 +11,9 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django_stubs_ext import StrOrPromise
+from stdnum import iban as iban_number
+from stdnum.eu import vat
 
 
 def validate_currency_code(value: str) -> None:
@@ -114,6 +117,105 @@ class Region(models.Model):
         return self.name
 
 
+# The European Union's member states (ISO 3166-1 alpha-2), one VAT area and customs union.
+EU_MEMBER_STATES = frozenset(
+    {
+        "AT",
+        "BE",
+        "BG",
+        "CY",
+        "CZ",
+        "DE",
+        "DK",
+        "EE",
+        "ES",
+        "FI",
+        "FR",
+        "GR",
+        "HR",
+        "HU",
+        "IE",
+        "IT",
+        "LT",
+        "LU",
+        "LV",
+        "MT",
+        "NL",
+        "PL",
+        "PT",
+        "RO",
+        "SE",
+        "SI",
+        "SK",
+    }
+)
+
+
+class Seller(models.Model):
+    """The legal entity that sells in a market: it issues invoices and receives payments."""
+
+    code = models.SlugField(_("code"), max_length=30, unique=True)
+    legal_name = models.CharField(_("legal name"), max_length=200)
+    line1 = models.CharField(_("address line 1"), max_length=200)
+    line2 = models.CharField(_("address line 2"), max_length=200, blank=True)
+    postal_code = models.CharField(_("postal code"), max_length=20, blank=True)
+    city = models.CharField(_("city"), max_length=100)
+    country = models.ForeignKey(
+        Country, on_delete=models.PROTECT, related_name="+", verbose_name=_("country")
+    )
+    vat_number = models.CharField(
+        _("VAT number"), max_length=40, blank=True, help_text=_("With the country prefix.")
+    )
+    tax_number = models.CharField(
+        _("tax number"), max_length=40, blank=True, help_text=_("Local tax or trade number.")
+    )
+    tax_office = models.CharField(_("tax office"), max_length=100, blank=True)
+    oss_registered = models.BooleanField(
+        _("OSS registered"),
+        default=False,
+        help_text=_("Declares VAT of other EU countries through the One-Stop Shop."),
+    )
+    ioss_number = models.CharField(
+        _("IOSS number"),
+        max_length=20,
+        blank=True,
+        help_text=_("Import One-Stop Shop number, for EU imports up to 150 EUR."),
+    )
+    email = models.EmailField(_("e-mail"), blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    bank_name = models.CharField(_("bank"), max_length=100, blank=True)
+    iban = models.CharField(_("IBAN"), max_length=34, blank=True)
+    bic = models.CharField(_("BIC"), max_length=11, blank=True)
+    logo = models.ImageField(_("logo"), upload_to="sellers/", blank=True)
+
+    class Meta:
+        verbose_name = _("seller")
+        verbose_name_plural = _("sellers")
+        ordering = ["legal_name"]
+
+    def __str__(self) -> str:
+        return self.legal_name
+
+    def clean(self) -> None:
+        errors: dict[str, StrOrPromise] = {}
+        self.iban = self.iban.replace(" ", "").upper()
+        if self.iban and not iban_number.is_valid(self.iban):
+            errors["iban"] = _("This is not a valid IBAN.")
+        self.vat_number = self.vat_number.replace(" ", "").upper()
+        if (
+            self.vat_number
+            and self.country_id in EU_MEMBER_STATES
+            and not vat.is_valid(self.vat_number)
+        ):
+            errors["vat_number"] = _("This is not a valid EU VAT number.")
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def in_eu(self) -> bool:
+        return self.country_id in EU_MEMBER_STATES
+
+
 class Market(models.Model):
     """A selling region: countries sharing one currency, languages and display rules."""
 
@@ -139,6 +241,15 @@ class Market(models.Model):
         through="MarketCountry",
         related_name="markets",
         verbose_name=_("countries served"),
+    )
+    seller = models.ForeignKey(
+        Seller,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="markets",
+        verbose_name=_("seller"),
+        help_text=_("The legal entity that sells here. A market without one cannot take orders."),
     )
     prices_include_tax = models.BooleanField(
         _("prices shown including tax"),

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from shop.models import CustomerGroup, Market, MarketCountry
+from shop.models import CustomerGroup, Market, MarketCountry, Seller
 from shop.selectors import markets_changed
 
 
@@ -24,6 +25,7 @@ def market_upsert(
     prices_include_tax: bool,
     is_default: bool = False,
     position: int = 0,
+    seller: Seller | None = None,
 ) -> Market:
     """Create or update a market by code, serving exactly ``countries``."""
     if is_default:
@@ -40,6 +42,7 @@ def market_upsert(
             "is_active": True,
             "is_default": is_default,
             "position": position,
+            "seller": seller,
         },
     )
     wanted = set(countries) | {default_country}
@@ -49,6 +52,17 @@ def market_upsert(
         MarketCountry(market=market, country_id=country).save()
     markets_changed()
     return market
+
+
+def seller_upsert(*, code: str, **fields: Any) -> Seller:
+    """Create or update a seller by code; ``fields`` are Seller fields (``country_id``…)."""
+    seller = Seller.objects.filter(code=code).first() or Seller(code=code)
+    for name, value in fields.items():
+        setattr(seller, name, value)
+    seller.full_clean()
+    seller.save()
+    markets_changed()
+    return seller
 
 
 def customer_group_upsert(*, code: str, name: str, description: str = "") -> CustomerGroup:

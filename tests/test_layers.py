@@ -100,3 +100,22 @@ def test_an_app_imports_only_apps_of_lower_layers(app):
     forbidden = {other for other, layer in LAYERS.items() if layer >= LAYERS[app]} - {app}
 
     assert importers(app, forbidden) == []
+
+
+@pytest.mark.parametrize("app", sorted(LAYERS))
+def test_models_refer_only_to_models_of_lower_layers(app):
+    """Foreign keys and many-to-many fields point down too (the migration graph follows)."""
+    from django.apps import apps
+
+    upward = [
+        f"{model.__name__}.{field.name} → {field.related_model._meta.label}"
+        for model in apps.get_app_config(app).get_models()
+        for field in model._meta.get_fields()
+        if field.is_relation
+        and field.concrete
+        and field.related_model is not None
+        and field.related_model._meta.app_label in LAYERS
+        and LAYERS[field.related_model._meta.app_label] > LAYERS[app]
+    ]
+
+    assert upward == []

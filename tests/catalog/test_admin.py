@@ -22,9 +22,10 @@ from catalog.models import (
     Product,
     ProductTranslation,
     ProductType,
+    TaxClass,
     Variant,
 )
-from pricing.models import StockPool, TaxCategory
+from pricing.models import StockPool
 from pricing.services import price_set, stock_set
 
 pytestmark = pytest.mark.django_db
@@ -35,7 +36,7 @@ VALID_GTIN = "4006381333931"
 def product_make(name: str, sku: str, *, gtin: str = "", brand: Brand | None = None) -> Product:
     product = Product.objects.create(
         product_type=ProductType.objects.get_or_create(name="Shirt")[0],
-        tax_category=TaxCategory.objects.get_or_create(
+        tax_class=TaxClass.objects.get_or_create(
             code="standard", defaults={"name": "Standard rate"}
         )[0],
         brand=brand,
@@ -160,7 +161,7 @@ def test_products_are_found_by_sku_barcode_and_name(admin_client, catalogue, que
 def product_form(catalogue: dict[str, int], **overrides: object) -> dict[str, object]:
     data: dict[str, object] = {
         "product_type": catalogue["product_type"],
-        "tax_category": TaxCategory.objects.get(code="standard").pk,
+        "tax_class": TaxClass.objects.get(code="standard").pk,
         "brand": catalogue["brand"],
         "categories": [catalogue["category"]],
         "is_published": "on",

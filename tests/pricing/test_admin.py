@@ -9,7 +9,7 @@ from django.contrib import admin
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from catalog.models import Product, ProductTranslation, ProductType, Variant
+from catalog.models import Product, ProductTranslation, ProductType, TaxClass, Variant
 from pricing.admin import PricedProductAdmin, PricedVariantAdmin, prices_and_stock_table
 from pricing.models import (
     ExchangeRate,
@@ -17,7 +17,6 @@ from pricing.models import (
     PriceList,
     StockLevel,
     StockPool,
-    TaxCategory,
     TaxRate,
 )
 from pricing.services import price_set, stock_set
@@ -28,7 +27,7 @@ pytestmark = pytest.mark.django_db
 def variant_make(sku: str = "LS-WHITE-M") -> Variant:
     product = Product.objects.create(
         product_type=ProductType.objects.get_or_create(name="Shirt")[0],
-        tax_category=TaxCategory.objects.get(code="standard"),
+        tax_class=TaxClass.objects.get(code="standard"),
     )
     ProductTranslation.objects.create(
         product=product, language="en", name="Linen shirt", slug=sku.lower()
@@ -44,9 +43,9 @@ def messages_of(response) -> list[str]:
     "url",
     [
         "/admin/pricing/",
-        "/admin/pricing/taxcategory/",
-        "/admin/pricing/taxcategory/add/",
-        "/admin/pricing/taxcategory/{tax_category}/change/",
+        "/admin/catalog/taxclass/",
+        "/admin/catalog/taxclass/add/",
+        "/admin/catalog/taxclass/{tax_class}/change/",
         "/admin/pricing/taxrate/",
         "/admin/pricing/taxrate/?country__code__exact=DE",
         "/admin/pricing/taxrate/add/",
@@ -75,7 +74,7 @@ def test_pricing_admin_pages_open(admin_client, demo_price_lists, url):
     pool = StockPool.objects.get(code="rotterdam")
     level = stock_set(variant=variant, pool_id=pool.pk, quantity=5)
     ids = {
-        "tax_category": TaxCategory.objects.get(code="standard").pk,
+        "tax_class": TaxClass.objects.get(code="standard").pk,
         "price_list": demo_price_lists["usd-retail"].pk,
         "pool": pool.pk,
         "stock_level": level.pk,

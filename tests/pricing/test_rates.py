@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from catalog.models import Product, ProductType, Variant
-from pricing.models import ExchangeRate, PriceEntry, PriceList, Rounding, TaxCategory
+from catalog.models import Product, ProductType, TaxClass, Variant
+from pricing.models import ExchangeRate, PriceEntry, PriceList, Rounding
 from pricing.rates import RatesDownloadError, RatesError, latest_rates
 from pricing.services import price_set
 from pricing.tasks import update_exchange_rates
@@ -137,7 +137,7 @@ def t_shirt(demo_price_lists: dict[str, PriceList]) -> Variant:
     """A standard-rated variant at EUR 29.90 (German VAT included) on eur-retail."""
     product = Product.objects.create(
         product_type=ProductType.objects.create(name="T-shirt"),
-        tax_category=TaxCategory.objects.get(code="standard"),
+        tax_class=TaxClass.objects.get(code="standard"),
     )
     variant = Variant.objects.create(product=product, sku="TEE-BLACK-M")
     price_set(

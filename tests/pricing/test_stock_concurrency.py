@@ -7,8 +7,8 @@ import threading
 import pytest
 from django.db import connections
 
-from catalog.models import Product, ProductType, Variant
-from pricing.models import StockLevel, StockPool, TaxCategory
+from catalog.models import Product, ProductType, TaxClass, Variant
+from pricing.models import StockLevel, StockPool
 from pricing.services import stock_release, stock_reserve
 
 BUYERS = 8
@@ -20,9 +20,9 @@ pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 @pytest.fixture
 def last_unit():
-    tax = TaxCategory.objects.create(code="standard", name="Standard")
+    tax = TaxClass.objects.create(code="standard", name="Standard")
     product = Product.objects.create(
-        product_type=ProductType.objects.create(name="Mug"), tax_category=tax
+        product_type=ProductType.objects.create(name="Mug"), tax_class=tax
     )
     variant = Variant.objects.create(product=product, sku="RACE-1")
     near = StockPool.objects.create(code="near", name="Near")
