@@ -8,9 +8,29 @@ from decimal import Decimal
 
 from django.core.cache import cache
 from django.db.models import Q
+from django.utils.translation import gettext
 
 from pricing.models import TaxRate
 from shop.versions import PRICING, version
+
+
+class MissingTaxRate(Exception):
+    """No tax rate is in force for a tax class where something is sold: never sell untaxed."""
+
+    def __init__(self, *, country: str, tax_class_id: int | None, region: str = "") -> None:
+        self.country = country
+        self.tax_class_id = tax_class_id
+        self.region = region
+        super().__init__(f"no tax rate for tax class {tax_class_id} in {region or country}")
+
+    @property
+    def message(self) -> str:
+        """What the merchant must do, in the active language."""
+        return gettext(
+            "No tax rate is set for tax class %(tax_class)s in %(place)s. "
+            "Add one under Catalogue › Tax classes before selling there."
+        ) % {"tax_class": self.tax_class_id, "place": self.region or self.country}
+
 
 # (country, tax class id) → rate in percent
 TaxTable = dict[tuple[str, int], Decimal]
