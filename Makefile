@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test lint format messages bench clean help
+.PHONY: run test lint format messages browser bench clean help
 
 help:
 	@echo "make run    install, migrate, load demo data and serve with Celery"
@@ -41,7 +41,19 @@ format: $(DEV_STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: $(DEV_STAMP) lint messages
+# The browser tests drive Debian's Chromium: installed here when it is missing
+# and apt-get may run; otherwise those tests are skipped and say why.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+			echo "Installing Chromium for the browser tests..."; \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1 || \
+			{ apt-get update -q >/dev/null 2>&1 && \
+			  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1; } || \
+			echo "Chromium could not be installed: the browser tests will be skipped."; \
+		else echo "Chromium is missing and cannot be installed: the browser tests will be skipped."; fi; }
+
+test: $(DEV_STAMP) lint messages browser
 	DJANGO_SETTINGS_MODULE=shop.settings.test $(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/python -m pytest
 
