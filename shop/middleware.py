@@ -24,6 +24,7 @@ UNPREFIXED_PATHS = (
     "/static/",
     "/media/",
     "/healthz",
+    "/api/",
     "/market/",
     "/robots.txt",
     "/sitemap",
