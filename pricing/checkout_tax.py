@@ -67,6 +67,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any, Protocol
 
+from babel.core import UnknownLocaleError
 from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone, translation
@@ -395,7 +396,7 @@ def _country(code: str) -> str:
     language = translation.get_language() or settings.LANGUAGE_CODE
     try:
         return country_name(code, language.replace("-", "_"))
-    except ValueError:
+    except (ValueError, UnknownLocaleError):
         return code
 
 

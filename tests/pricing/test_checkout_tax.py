@@ -11,12 +11,14 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
 import pytest
 import stripe
 from django.test import override_settings
+from django.utils import translation
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -811,3 +813,33 @@ def test_stripe_tax_engine_errors_are_clear(
         checkout_tax(seller=seller_eu, destination_country="AT", items=[tee()], currency="EUR")
     assert "could not be calculated" in failed.value.message
     assert "customer's tax location" in caplog.text
+
+
+@pytest.mark.skipif(
+    not (Path(__file__).resolve().parents[2] / "locale/de/LC_MESSAGES/django.mo").exists(),
+    reason="translations not compiled (make messages)",
+)
+def test_notes_and_messages_follow_the_active_language(seller_eu: Seller) -> None:
+    with translation.override("de"):
+        quote = checkout_tax(
+            seller=seller_eu,
+            destination_country="FR",
+            items=[tee()],
+            currency="EUR",
+            vat_number=VALID_FR,
+        )
+        check = vat_number_check("DE136695977")
+    assert quote.notes == (
+        "Steuerschuldnerschaft des Leistungsempfängers (Reverse Charge): Die Umsatzsteuer "
+        "schuldet der Empfänger (Artikel 196 Richtlinie 2006/112/EG).",
+    )
+    assert check.message == "Diese USt-IdNr. ist ungültig: Die Prüfziffer stimmt nicht."
+    with translation.override("fr"):
+        export = checkout_tax(
+            seller=seller_eu,
+            destination_country="GB",
+            items=[tee("149.99", crosses_border=True)],
+            currency="GBP",
+            import_vat_at_checkout=False,
+        )
+    assert export.notes[0].startswith("Exportation hors de l'UE : TVA 0 % (article 146")
