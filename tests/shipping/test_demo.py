@@ -1,0 +1,54 @@
+"""The demo's shipping data serves the demo markets' scenarios."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from shipping.models import DutyRule, ShippingMethod
+from shipping.selectors import Destination, deliverable_countries, shipping_options
+
+pytestmark = pytest.mark.django_db
+
+BERLIN = Destination(country="DE", city="Berlin", postal_code="10115")
+NEW_YORK = Destination(country="US", region="US-NY", city="New York", postal_code="10001")
+
+
+def test_two_tshirts_to_berlin_ship_with_dhl_for_5_90_eur(shipping_demo: None) -> None:
+    # Given a cart of 2 × KRV-TEE-M (180 g each) worth 59.80 EUR
+    # When the shopper asks for shipping to Berlin
+    options = shipping_options(
+        destination=BERLIN,
+        currency="EUR",
+        weight_grams=360,
+        goods_value=Decimal("59.80"),
+        language="de",
+    )
+    # Then DHL Paket is the cheapest option, at exactly 5.90 EUR including tax
+    assert options[0].carrier == "DHL"
+    assert options[0].name == "DHL Paket"
+    assert options[0].price == Decimal("5.90")
+    assert options[0].currency == "EUR"
+    assert options[0].price_includes_tax is True
+    assert [option.code for option in options] == ["dhl", "dhl-express"]
+
+
+def test_new_york_has_usd_rates_before_tax(shipping_demo: None) -> None:
+    options = shipping_options(
+        destination=NEW_YORK, currency="USD", weight_grams=360, goods_value=Decimal("64.58")
+    )
+    assert [(option.code, option.price) for option in options] == [
+        ("usps-ground", Decimal("6.95")),
+        ("ups-2day", Decimal("24.95")),
+    ]
+    assert all(option.price_includes_tax is False for option in options)
+
+
+def test_setup_is_idempotent(shipping_demo: None) -> None:
+    counts = (ShippingMethod.objects.count(), DutyRule.objects.count())
+    from shipping.demo import shipping_demo_setup
+
+    shipping_demo_setup()
+    assert (ShippingMethod.objects.count(), DutyRule.objects.count()) == counts
+    assert deliverable_countries() == ["AT", "DE", "FR", "GB", "NL", "TR", "US"]
