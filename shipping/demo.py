@@ -65,8 +65,11 @@ POSTAL_CODE_RULES: list[dict[str, str]] = [
     # French overseas departments and territories: outside the EU VAT area.
     {"country": "FR", "action": "exclude", "kind": "prefix", "value": "97"},
     {"country": "FR", "action": "exclude", "kind": "prefix", "value": "98"},
-    # Mainland Türkiye and Istanbul: every postal code (01000–81999), so the
-    # include/exclude logic has data to show.
+    # Guernsey, Jersey and the Isle of Man have their own customs and VAT.
+    {"country": "GB", "action": "exclude", "kind": "prefix", "value": "GY"},
+    {"country": "GB", "action": "exclude", "kind": "prefix", "value": "JE"},
+    {"country": "GB", "action": "exclude", "kind": "prefix", "value": "IM"},
+    # Türkiye: the postal codes of its 81 provinces (01000–81999).
     {"country": "TR", "action": "include", "kind": "range", "start": "01000", "end": "81999"},
 ]
 

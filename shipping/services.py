@@ -170,7 +170,7 @@ def shipping_method_upsert(
     """Create or update a shipping method by code."""
     method = ShippingMethod.objects.filter(code=code).first() or ShippingMethod(code=code)
     method.carrier = carrier
-    method.names = dict(names)
+    method.names = dict(names) if isinstance(names, Mapping) else names
     method.days_min = days_min
     method.days_max = days_max
     method.tracking_url_pattern = tracking_url_pattern
