@@ -118,8 +118,7 @@ def destination_check(destination: Destination) -> DeliveryCheck:
         )
         return _refuse(
             "country",
-            _("We do not deliver to %(country)s.")
-            % {"country": country_name or destination.country},
+            _("We do not deliver to %(place)s.") % {"place": country_name or destination.country},
         )
     country = delivery_country.country
 

@@ -92,9 +92,7 @@ def test_cities_and_districts_switch_on_and_off() -> None:
     istanbul = Destination(country="TR", region="TR-34", city="Istanbul", postal_code="34710")
     # Then a district is required, matched without Turkish letters, and must be switched on
     assert destination_check(istanbul).field == "district"
-    assert destination_check(
-        Destination(**{**istanbul.__dict__, "district": "kadikoy"})
-    ).ok
+    assert destination_check(Destination(**{**istanbul.__dict__, "district": "kadikoy"})).ok
     off = destination_check(Destination(**{**istanbul.__dict__, "district": "Adalar"}))
     assert (off.ok, off.field) == (False, "district")
     unknown = destination_check(Destination(**{**istanbul.__dict__, "district": "Atlantis"}))
@@ -102,7 +100,9 @@ def test_cities_and_districts_switch_on_and_off() -> None:
     assert deliverable_districts("TR", "TR-34", "İSTANBUL") == ["Beşiktaş", "Kadıköy"]
     assert deliverable_districts("TR") == ["Beşiktaş", "Kadıköy"]
     # Cities not listed follow their region
-    assert destination_check(Destination(country="TR", region="TR-06", city="Ankara", postal_code="06100")).ok
+    assert destination_check(
+        Destination(country="TR", region="TR-06", city="Ankara", postal_code="06100")
+    ).ok
     # When the city is switched off, the city field is the reason
     DeliveryCity.objects.update(is_enabled=False)
     assert destination_check(Destination(**{**istanbul.__dict__, "district": "Kadıköy"})).field == (

@@ -52,3 +52,33 @@ def test_setup_is_idempotent(shipping_demo: None) -> None:
     shipping_demo_setup()
     assert (ShippingMethod.objects.count(), DutyRule.objects.count()) == counts
     assert deliverable_countries() == ["AT", "DE", "FR", "GB", "NL", "TR", "US"]
+
+
+def test_shipping_options_cost_a_fixed_number_of_queries(
+    shipping_demo: None, django_assert_max_num_queries
+) -> None:
+    istanbul = Destination(
+        country="TR", region="TR-34", city="İstanbul", district="Kadıköy", postal_code="34710"
+    )
+    # destination check: country, region, region switch, city with districts (2), postal
+    # rules; options: region, zones, their rates, the rates' brackets
+    with django_assert_max_num_queries(10):
+        options = shipping_options(
+            destination=istanbul, currency="TRY", weight_grams=360, goods_value=Decimal("1999.80")
+        )
+    assert [(option.code, option.price) for option in options] == [
+        ("yurtici", Decimal("0.00")),
+        ("istanbul-courier", Decimal("99.90")),
+    ]
+
+
+def test_istanbul_districts_are_offered_without_the_islands(shipping_demo: None) -> None:
+    from shipping.selectors import deliverable_districts, destination_check
+
+    districts = deliverable_districts("TR", "TR-34", "İstanbul")
+    assert {"Kadıköy", "Beşiktaş", "Üsküdar", "Şişli"} <= set(districts)
+    assert "Adalar" not in districts
+    islands = Destination(
+        country="TR", region="TR-34", city="İstanbul", district="Adalar", postal_code="34970"
+    )
+    assert destination_check(islands).field == "district"

@@ -70,9 +70,7 @@ def test_weight_brackets_take_the_smallest_that_holds_the_cart() -> None:
 
 
 def test_weight_brackets_without_open_end_refuse_heavier_carts() -> None:
-    method_with_rate(
-        "dhl", basis=ShippingRate.Basis.WEIGHT, brackets=[(2000, Decimal("5.90"))]
-    )
+    method_with_rate("dhl", basis=ShippingRate.Basis.WEIGHT, brackets=[(2000, Decimal("5.90"))])
     assert options(weight_grams=2500) == []
 
 
