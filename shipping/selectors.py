@@ -86,6 +86,11 @@ def _refuse(field: str, message: str) -> DeliveryCheck:
     return DeliveryCheck(ok=False, field=field, message=message)
 
 
+def _is_storable(value: str) -> bool:
+    """PostgreSQL refuses NUL in text: such input is refused before any query."""
+    return "\x00" not in value
+
+
 def _delivery_country(code: str) -> DeliveryCountry | None:
     return (
         DeliveryCountry.objects.select_related("country")
@@ -109,6 +114,9 @@ def destination_check(destination: Destination) -> DeliveryCheck:
     Postal code: present where required, in the country's format, and allowed
     by the country's postal-code rules (exclusions win over inclusions).
     """
+    for field in ("country", "region", "city", "district", "postal_code"):
+        if not _is_storable(getattr(destination, field)):
+            return _refuse(field, _("Please remove the invalid characters."))
     delivery_country = _delivery_country(destination.country)
     if delivery_country is None:
         country_name = (
@@ -221,6 +229,8 @@ def deliverable_countries() -> list[str]:
 def deliverable_regions(country: str) -> list[tuple[str, str]]:
     """(region code, name) of the active regions of ``country`` the shop delivers to, by name."""
     code = country.strip().upper()
+    if not _is_storable(code):
+        return []
     if not DeliveryCountry.objects.filter(country_id=code, is_enabled=True).exists():
         return []
     switched_off = DeliveryRegion.objects.filter(is_enabled=False)
@@ -236,6 +246,8 @@ def deliverable_regions(country: str) -> list[tuple[str, str]]:
 def deliverable_districts(country: str, region: str = "", city: str = "") -> list[str]:
     """Names of the districts switched on in the (switched on) cities matching the filters."""
     code = country.strip().upper()
+    if not all(_is_storable(value) for value in (code, region, city)):
+        return []
     if not DeliveryCountry.objects.filter(country_id=code, is_enabled=True).exists():
         return []
     districts = DeliveryDistrict.objects.filter(
@@ -308,7 +320,7 @@ def shipping_options(
     if goods_value < 0:
         raise ValueError("goods_value must not be negative")
     currency = currency.strip().upper()
-    if not destination_check(destination).ok:
+    if not _is_storable(currency) or not destination_check(destination).ok:
         return []
     country = destination.country.strip().upper()
     region_codes: list[str] = []

@@ -188,3 +188,13 @@ def test_rules_need_a_delivery_country_and_unknown_places_are_refused() -> None:
         delivery_country_set(country="XX")
     with pytest.raises(ValidationError):
         delivery_regions_set(regions=["US-XX"], is_enabled=False)
+
+
+@pytest.mark.parametrize("field", ["country", "region", "city", "district", "postal_code"])
+def test_nul_characters_are_refused_without_reaching_the_database(field: str) -> None:
+    delivery_country_set(country="DE")
+    values = {"country": "DE", "postal_code": "10115", field: "10\x00115"}
+    check = destination_check(Destination(**values))
+    assert (check.ok, check.field) == (False, field)
+    assert deliverable_regions("D\x00E") == []
+    assert deliverable_districts("TR", "TR-34", "İst\x00anbul") == []
