@@ -12,17 +12,17 @@ from catalog.demo import (
 )
 from pricing.demo import demo_offers_create, pricing_demo_setup
 from pricing.derivation import derived_prices_rebuild
+from shipping.demo import shipping_demo_setup
 from shop.demo import markets_demo_setup
 from shop.models import Market
 
 
 @transaction.atomic
 def demo_configuration_setup() -> dict[str, Market]:
-    """Markets, customer groups, tax, price lists and stock pools (idempotent); markets by code."""
+    """Markets, sellers, tax, price lists, stock pools, delivery (idempotent); markets by code."""
     markets = markets_demo_setup()
     pricing_demo_setup()
-    # Shipping (methods, rates, duty rules) and payments (methods) set up their
-    # demo data here, after pricing and before the catalogue.
+    shipping_demo_setup()
     return markets
 
 
