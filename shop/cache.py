@@ -88,7 +88,7 @@ class CircuitBreaker:
             increments, self._pending_increments = self._pending_increments, {}
             self._overflowed = False
         if was_open:
-            logger.warning("Cache %s available again", self.name)
+            logger.info("Cache %s available again", self.name)
         return deletes, increments
 
     def remember(

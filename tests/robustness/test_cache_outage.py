@@ -176,3 +176,19 @@ def test_pages_answer_when_redis_is_gone(demo_shop, private_redis, client):
     with pytest.raises(ValueError):
         cache.incr("a")
     assert not cache.is_available
+
+
+def test_cache_versions_are_unknown_when_a_plain_cache_fails(settings, caplog):
+    # Given Django's own Redis cache (no circuit breaker) on a Redis that is not there
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "unix:///nonexistent/redis.sock",
+        }
+    }
+
+    # Then versions read as unknown instead of failing, and nothing built from them is stored
+    shown = versions.versions([versions.CATALOGUE, versions.MARKETS])
+    assert shown == {versions.CATALOGUE: versions.UNKNOWN, versions.MARKETS: versions.UNKNOWN}
+    assert not versions.is_known(shown)
+    assert "Cache versions unreadable" in caplog.text
