@@ -1,12 +1,20 @@
-"""MarketMiddleware: resolves the market context once per request."""
+"""Middleware of the core: malformed input is refused; the market context is resolved once."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from urllib.parse import unquote_to_bytes
 
 from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.core.handlers.wsgi import WSGIRequest
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseRedirect,
+)
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
 
@@ -15,6 +23,80 @@ from shop.market_resolution import choose_market, is_crawler
 from shop.models import Customer
 from shop.request_memo import request_scope
 from shop.selectors import market_directory
+
+
+class MalformedInputMiddleware:
+    """Refuses input no page can mean before it reaches a view or the database.
+
+    PostgreSQL refuses NUL in text, and bytes that are not UTF-8 name
+    nothing the shop sells. A path with either is 404 (no such page); a
+    query string or form value with either is 400.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not _is_clean_path(request):
+            raise Http404("The address contains characters no page has.")
+        if not _is_clean_encoded(request.META.get("QUERY_STRING", "")) or not _is_clean_form(
+            request
+        ):
+            return HttpResponseBadRequest(
+                "Bad request: the query or form contains characters that are not allowed.",
+                content_type="text/plain; charset=utf-8",
+            )
+        return self.get_response(request)
+
+
+def _is_clean_text(raw: bytes) -> bool:
+    if b"\x00" in raw:
+        return False
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _is_clean_path(request: HttpRequest) -> bool:
+    if "\x00" in request.path_info:
+        return False
+    if isinstance(request, WSGIRequest):
+        # WSGI hands over the decoded path as latin-1 code points: these are its bytes.
+        # (Django re-quotes bytes that are not UTF-8, so path_info cannot show them.)
+        raw_path = request.META.get("PATH_INFO", "")
+        try:
+            return _is_clean_text(raw_path.encode("latin-1"))
+        except UnicodeEncodeError:  # not from a WSGI server: already text
+            return True
+    return True
+
+
+def _is_clean_encoded(encoded: str) -> bool:
+    """A query string or form body: percent-decoded, it must be NUL-free UTF-8."""
+    if not encoded:
+        return True
+    try:
+        raw = encoded.encode("latin-1")
+    except UnicodeEncodeError:
+        raw = encoded.encode("utf-8", errors="surrogateescape")
+    return _is_clean_text(unquote_to_bytes(raw.replace(b"+", b" ")))
+
+
+def _is_clean_form(request: HttpRequest) -> bool:
+    if request.method != "POST":
+        return True
+    content_type = request.content_type or ""
+    if content_type == "application/x-www-form-urlencoded":
+        return _is_clean_encoded(request.body.decode("latin-1"))
+    if content_type == "multipart/form-data":
+        return not any(
+            "\x00" in key or any("\x00" in value for value in values)
+            for key, values in request.POST.lists()
+        )
+    return True
+
 
 PREFIX_PATTERN = re.compile(r"^/([a-z]{2,3})-([a-z]{2})(/|$)", re.IGNORECASE)
 

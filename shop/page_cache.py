@@ -6,7 +6,8 @@ the catalogue, the market's configuration and price lists, and the stock of
 the variants on it (see ``shop.versions``). A change retires only the pages
 that showed it; a short lifetime bounds what time alone changes (a sale that
 starts or ends). Signed-in shoppers, whose customer group may have its own
-prices, are never served from the cache.
+prices, are never served from the cache. While the cache is unavailable
+pages are rendered from the database and not stored.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 
-from shop.versions import versions
+from shop.versions import is_known, versions
 
 _collecting = threading.local()
 
@@ -72,7 +73,12 @@ def cached_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
             shown = _collecting.versions
         finally:
             _collecting.versions = None
-        if response.status_code == 200 and not response.streaming and not response.cookies:
+        if (
+            response.status_code == 200
+            and not response.streaming
+            and not response.cookies
+            and is_known(shown)
+        ):
             cache.set(
                 key,
                 (response.content, response["Content-Type"], translation.get_language(), shown),

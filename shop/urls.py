@@ -9,6 +9,7 @@ from shop import views
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", views.healthz, name="healthz"),
+    path("healthz/status", views.healthz_status, name="healthz-status"),
     path("market/", views.choose_market, name="choose-market"),
     path("robots.txt", views.robots_txt, name="robots-txt"),
     path("", include("storefront.urls")),

@@ -19,16 +19,24 @@ catalogue's, a price list's or the category tree's.
 
 Retiring happens after the current transaction commits, so no reader builds
 a value from data that is about to be rolled back or is not yet visible.
+
+When the cache cannot be read, a version is ``UNKNOWN`` (0, never stored:
+counters start at 1). Values built then are not stored (see ``is_known``),
+so an outage costs speed, never a stale or failed page.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import logging
+from collections.abc import Iterable, Mapping
 
 from django.core.cache import cache
 from django.db import transaction
 
+from shop.cache import CACHE_ERRORS
 from shop.request_memo import forget, memoized
+
+logger = logging.getLogger(__name__)
 
 CATEGORY_TREE = "category-tree"
 CATALOGUE = "catalogue"
@@ -36,6 +44,9 @@ MARKETS = "markets"
 PRICING = "pricing"
 
 _PREFIX = "version:"
+
+# The version of a concern whose counter could not be read.
+UNKNOWN = 0
 
 
 def price_list(price_list_id: int) -> str:
@@ -56,19 +67,30 @@ def versions(concerns: Iterable[str]) -> dict[str, int]:
     return _read(sorted(set(concerns)))
 
 
+def is_known(shown: Mapping[str, int]) -> bool:
+    """False if any of these versions could not be read: do not store what was built."""
+    return UNKNOWN not in shown.values()
+
+
 def _read(concerns: list[str]) -> dict[str, int]:
     if not concerns:
         return {}
     keys = {_PREFIX + concern: concern for concern in concerns}
-    found = cache.get_many(list(keys))
-    result = {}
-    for key, concern in keys.items():
-        value = found.get(key)
-        if value is None:
-            # A version nobody retired yet: start it at 1 (add() keeps a racing bump).
-            cache.add(key, 1, None)
-            value = cache.get(key, 1)
-        result[concern] = int(value)
+    try:
+        found = cache.get_many(list(keys))
+        result = {}
+        for key, concern in keys.items():
+            value = found.get(key)
+            if value is None:
+                # A version nobody retired yet: start it at 1 (add() keeps a racing bump).
+                # Both miss when the cache is unavailable: the version is unknown.
+                cache.add(key, 1, None)
+                value = cache.get(key)
+            result[concern] = UNKNOWN if value is None else int(value)
+    except CACHE_ERRORS:
+        # A cache backend without a circuit breaker (shop.cache has one).
+        logger.warning("Cache versions unreadable; building without the cache", exc_info=True)
+        return dict.fromkeys(concerns, UNKNOWN)
     return result
 
 
@@ -86,3 +108,5 @@ def retire_now(*concerns: str) -> None:
             cache.incr(key)
         except ValueError:  # not set yet (or evicted): any new value retires old keys
             cache.add(key, 2, None)
+        except CACHE_ERRORS:
+            logger.warning("Cache version %s not retired", concern, exc_info=True)

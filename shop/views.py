@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import hmac
+
+from django.conf import settings
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -10,7 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from shop.health import health_report
+from shop.health import public_report, readiness_report, status_report
 from shop.middleware import set_market_cookie
 from shop.selectors import market_directory
 
@@ -18,9 +22,30 @@ from shop.selectors import market_directory
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
-    report = health_report()
-    payload = {"status": "ok" if report["ok"] else "error", "components": report["components"]}
-    return JsonResponse(payload, status=200 if report["ok"] else 503)
+    """Readiness of this web process for load balancers: 503 only when the database is down."""
+    report = readiness_report()
+    return JsonResponse(public_report(report), status=503 if report["status"] == "error" else 200)
+
+
+@never_cache
+@require_GET
+def healthz_status(request: HttpRequest) -> JsonResponse:
+    """Full status for support: staff users, or ``Authorization: Bearer <HEALTH_STATUS_TOKEN>``."""
+    if not _may_see_status(request):
+        return JsonResponse({"status": "forbidden"}, status=403)
+    report = status_report()
+    return JsonResponse(report, status=503 if report["status"] == "error" else 200)
+
+
+def _may_see_status(request: HttpRequest) -> bool:
+    token = settings.HEALTH_STATUS_TOKEN
+    scheme, _space, given = request.headers.get("Authorization", "").partition(" ")
+    if token and scheme.lower() == "bearer":
+        return hmac.compare_digest(given.strip().encode(), token.encode())
+    try:
+        return bool(request.user.is_authenticated and request.user.is_staff)
+    except DatabaseError:  # no database, no session: only the token opens the status
+        return False
 
 
 # No CSRF token: the form is on cached pages, and the only effect is a

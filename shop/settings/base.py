@@ -67,6 +67,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "shop.middleware.MalformedInputMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -102,14 +103,32 @@ DATABASES = {"default": database_from_env(default="postgres:///kervan")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+# The cache is a cache: a stalled or dead Redis costs speed, not sales
+# (see shop.cache). Seconds one cache call may wait for Redis, and seconds
+# before Redis is tried again after a failure.
+CACHE_SOCKET_TIMEOUT = env.float("CACHE_SOCKET_TIMEOUT", default=0.25)
+CACHE_RETRY_AFTER = env.float("CACHE_RETRY_AFTER", default=5)
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "shop.cache.ResilientRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="kervan"),
         "TIMEOUT": 300,
+        "OPTIONS": {
+            "socket_timeout": CACHE_SOCKET_TIMEOUT,
+            "socket_connect_timeout": CACHE_SOCKET_TIMEOUT,
+        },
     }
 }
+# Sessions (the admin's sign-in, later carts) live in PostgreSQL, never only in Redis.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+
+# Health: /healthz for load balancers (database and cache, no details);
+# /healthz/status for support (workers, beat, queue), for staff users or
+# callers sending "Authorization: Bearer <HEALTH_STATUS_TOKEN>" (empty: no token).
+HEALTH_STATUS_TOKEN = env.str("HEALTH_STATUS_TOKEN", default="")
+# Beat runs shop.tasks.health_heartbeat this often; /healthz/status reports its age.
+HEALTH_HEARTBEAT_SECONDS = 60
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -173,6 +192,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "task": "pricing.tasks.update_exchange_rates",
         "schedule": crontab(hour=16, minute=30, day_of_week="mon-fri"),
         "options": {"expires": 60 * 60 * 6},
+    },
+    "health-heartbeat": {
+        "task": "shop.tasks.health_heartbeat",
+        "schedule": HEALTH_HEARTBEAT_SECONDS,
+        "options": {"expires": HEALTH_HEARTBEAT_SECONDS},
     },
 }
 
