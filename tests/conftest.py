@@ -9,13 +9,15 @@ from django.core.cache import cache
 
 from pricing.demo import pricing_demo_setup
 from pricing.models import PriceList
+from shop.cache import circuit_breakers_reset
 from shop.demo import markets_demo_setup
 from shop.models import Market
 
 
 @pytest.fixture(autouse=True)
 def _empty_cache() -> Iterator[None]:
-    """Each test starts with an empty cache (market directory, pages)."""
+    """Each test starts with an empty, reachable cache (market directory, pages)."""
+    circuit_breakers_reset()
     cache.clear()
     yield
     cache.clear()
