@@ -106,8 +106,9 @@ def price_list_rebuild(
     Manual entries are left alone. Entries whose source price disappeared are
     removed on a full rebuild. Prices the rule would take to zero or below,
     or that need a tax rate nobody entered, are left out and reported.
-    Entries are written in key order (variant), lists parents first, so two
-    rebuilds at once wait for each other instead of deadlocking. ``depth``
+    Entries are written in key order (variant), lists parents first, and a
+    rebuild holds its list locked: two rebuilds at once wait for each other
+    instead of deadlocking. ``depth``
     counts the steps from the list typed by hand; past
     ``MAX_DERIVATION_DEPTH`` nothing more is recomputed.
     """
@@ -139,17 +140,25 @@ def price_list_rebuild(
 
 
 def _rule_lists_locked(price_list: PriceList) -> PriceList:
-    """The list and its source as committed now, share-locked until the transaction ends.
+    """The list and its source as committed now, locked until the transaction ends.
 
-    A change of either list's currency or rule waits for this rebuild, and
-    this rebuild computes with what the merchant saved last.
+    The source is share-locked (its currency and prices stay as read), then
+    the list itself is locked for update: a second rebuild of the same list
+    waits here, before writing anything, and a change of either list's rule
+    or currency waits for this rebuild. Locks go from source to derived list,
+    the order rebuilds follow, so rebuilds along a chain queue up instead of
+    deadlocking.
     """
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT id FROM pricing_pricelist WHERE id = ANY(%s) ORDER BY id FOR SHARE",
-            [[pk for pk in (price_list.pk, price_list.source_id) if pk is not None]],
-        )
-    return PriceList.objects.select_related("source").get(pk=price_list.pk)
+    if price_list.source_id is not None:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT id FROM pricing_pricelist WHERE id = %s FOR SHARE", [price_list.source_id]
+            )
+    return (
+        PriceList.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("source")
+        .get(pk=price_list.pk)
+    )
 
 
 def _rebuild_entries(
