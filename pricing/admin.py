@@ -15,7 +15,6 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
 from django.db.models import Count, F, OuterRef, Prefetch, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.forms.models import BaseInlineFormSet
@@ -38,6 +37,8 @@ from pricing.models import (
     StockLevel,
     StockPool,
     TaxRate,
+    currency_locked_message,
+    validate_price_positive,
 )
 from pricing.money import quantize
 from pricing.rates import BASE_CURRENCY
@@ -50,6 +51,7 @@ from pricing.services import (
     stock_levels_add,
     stock_levels_zero,
 )
+from pricing.tax import missing_tax_rates
 from shop.admin_mixins import RetiresCachesAdmin
 
 PRICE_FIELDS = ("amount", "compare_at_amount", "sale_amount", "sale_starts_at", "sale_ends_at")
@@ -88,6 +90,25 @@ class PricingConfigAdmin(RetiresCachesAdmin):
 # Tax
 
 
+def tax_rates_missing_tell(request: HttpRequest) -> None:
+    """A warning listing the countries and tax classes where a sale would stop."""
+    missing = missing_tax_rates()
+    if not missing:
+        return
+    pairs = ", ".join(f"{gap.tax_class} ({gap.country})" for gap in missing)
+    messages.warning(
+        request,
+        ngettext(
+            "%(count)d tax rate is missing, so checkout refuses these sales: %(pairs)s. "
+            "Add the rate on the tax class's page.",
+            "%(count)d tax rates are missing, so checkout refuses these sales: %(pairs)s. "
+            "Add the rates on the tax classes' pages.",
+            len(missing),
+        )
+        % {"count": len(missing), "pairs": pairs},
+    )
+
+
 class TaxRateInline(admin.TabularInline):
     model = TaxRate
     extra = 1
@@ -111,6 +132,11 @@ class TaxClassWithRatesAdmin(TaxClassAdmin):
     def rate_count(self, tax_class: TaxClass) -> int:
         return getattr(tax_class, "rate_count", 0)
 
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
+        if request.method == "GET":
+            tax_rates_missing_tell(request)
+        return super().changelist_view(request, extra_context)
+
     def caches_retire(self, objects: Sequence[Any]) -> None:
         super().caches_retire(objects)
         pricing_config_changed()
@@ -124,6 +150,11 @@ class TaxRateAdmin(PricingConfigAdmin):
     list_select_related = ["tax_class", "country", "region"]
     autocomplete_fields = ["country", "region"]
     date_hierarchy = "valid_from"
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
+        if request.method == "GET":
+            tax_rates_missing_tell(request)
+        return super().changelist_view(request, extra_context)
 
 
 # Price lists and prices
@@ -143,6 +174,15 @@ class PriceListForm(forms.ModelForm):  # type: ignore[type-arg]
             "adjustment_amount",
             "rounding",
         ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        price_list: PriceList = self.instance
+        if "currency" in self.fields and price_list.pk is not None and price_list.has_prices():
+            # Every amount of the list is in this currency; another one would
+            # silently reinterpret them (the database refuses it as well).
+            self.fields["currency"].disabled = True
+            self.fields["currency"].help_text = currency_locked_message(price_list.currency)
 
     def clean_currency(self) -> str:
         return upper_currency_code(self)
@@ -246,9 +286,7 @@ class PriceEntryForm(forms.ModelForm):  # type: ignore[type-arg]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for name in ("amount", "compare_at_amount", "sale_amount"):
-            self.fields[name].validators.append(
-                MinValueValidator(0, message=_("A price cannot be negative."))
-            )
+            self.fields[name].validators.append(validate_price_positive)
 
     def clean(self) -> dict[str, Any]:
         cleaned_data = super().clean() or {}

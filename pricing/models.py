@@ -14,6 +14,10 @@ from django_stubs_ext import StrOrPromise
 
 from shop.models import validate_currency_code
 
+# A derived list is at most this many steps from the list typed by hand that
+# its prices come from (also enforced by a trigger, migration 0007).
+MAX_DERIVATION_DEPTH = 5
+
 
 def amount_field(verbose_name: StrOrPromise, **options: object) -> models.DecimalField:  # type: ignore[type-arg]
     """An amount in a list's currency, stored with room for exact conversion."""
@@ -85,6 +89,25 @@ class Rounding(models.TextChoices):
     END_95 = "95", _("Ends in .95")
     NEAREST_005 = "0.05", _("Nearest 0.05")
     NEAREST_5 = "5", _("Nearest 5")
+
+
+def validate_price_positive(value: Decimal) -> None:
+    """Every price is more than zero: a price, sale or compare-at price of 0 gives an item away."""
+    if value < 0:
+        raise ValidationError(_("A price cannot be negative."), code="negative")
+    if value == 0:
+        raise ValidationError(
+            _("A price of zero would give the item away: enter an amount above zero."),
+            code="zero",
+        )
+
+
+def currency_locked_message(currency: str) -> str:
+    """Why a price list's currency is fixed once it has prices."""
+    return gettext(
+        "The currency cannot change while the list has prices: they were set in "
+        "%(currency)s. Create a new price list for another currency."
+    ) % {"currency": currency}
 
 
 class PriceList(models.Model):
@@ -167,12 +190,43 @@ class PriceList(models.Model):
             raise ValidationError(
                 {"tax_country": _("Choose the country whose tax the gross prices include.")}
             )
-        ancestor, seen = self.source, {self.pk}
+        ancestor, seen, steps = self.source, {self.pk}, 0
         while ancestor is not None:
             if ancestor.pk in seen:
                 raise ValidationError({"source": _("A price list cannot derive from itself.")})
             seen.add(ancestor.pk)
+            steps += 1
             ancestor = ancestor.source
+        if steps and steps + self.derived_levels_below() > MAX_DERIVATION_DEPTH:
+            raise ValidationError(
+                {
+                    "source": _(
+                        "Prices can be derived at most %(depth)d steps away from a list "
+                        "typed by hand."
+                    )
+                    % {"depth": MAX_DERIVATION_DEPTH}
+                }
+            )
+        if self.pk is not None and self.currency:
+            stored = PriceList.objects.filter(pk=self.pk).values_list("currency", flat=True).first()
+            if stored and stored != self.currency and self.has_prices():
+                raise ValidationError({"currency": currency_locked_message(stored)})
+
+    def has_prices(self) -> bool:
+        return self.pk is not None and PriceEntry.objects.filter(price_list_id=self.pk).exists()
+
+    def derived_levels_below(self) -> int:
+        """How many levels of lists derive from this one (0: none), up to the limit."""
+        if self.pk is None:
+            return 0
+        levels, current = 0, [self.pk]
+        while current and levels <= MAX_DERIVATION_DEPTH:
+            current = list(
+                PriceList.objects.filter(source_id__in=current).values_list("pk", flat=True)
+            )
+            if current:
+                levels += 1
+        return levels
 
 
 class PriceEntry(models.Model):
@@ -201,14 +255,15 @@ class PriceEntry(models.Model):
         verbose_name_plural = _("prices")
         constraints = [
             models.UniqueConstraint(fields=["price_list", "variant"], name="price_once_per_list"),
-            models.CheckConstraint(condition=Q(amount__gte=0), name="price_not_negative"),
+            # No item is ever given away: every price, sale and compare-at included.
+            models.CheckConstraint(condition=Q(amount__gt=0), name="price_positive"),
             models.CheckConstraint(
-                condition=Q(sale_amount__isnull=True) | Q(sale_amount__gte=0),
-                name="sale_price_not_negative",
+                condition=Q(sale_amount__isnull=True) | Q(sale_amount__gt=0),
+                name="sale_price_positive",
             ),
             models.CheckConstraint(
-                condition=Q(compare_at_amount__isnull=True) | Q(compare_at_amount__gte=0),
-                name="compare_at_price_not_negative",
+                condition=Q(compare_at_amount__isnull=True) | Q(compare_at_amount__gt=0),
+                name="compare_at_price_positive",
             ),
             models.CheckConstraint(
                 condition=Q(sale_starts_at__isnull=True)

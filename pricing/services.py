@@ -7,17 +7,55 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from pricing.derivation import RebuildReport, price_list_rebuild
-from pricing.models import MarketPriceList, MarketStockPool, PriceEntry, PriceList, StockLevel
+from pricing.models import (
+    MarketPriceList,
+    MarketStockPool,
+    PriceEntry,
+    PriceList,
+    StockLevel,
+    validate_price_positive,
+)
 from pricing.selectors import pricing_config_changed
 from shop import versions
 
 if TYPE_CHECKING:
     from catalog.models import Variant
+
+
+def price_amounts_check(
+    *,
+    amount: Decimal,
+    compare_at_amount: Decimal | None = None,
+    sale_amount: Decimal | None = None,
+    sale_starts_at: datetime | None = None,
+    sale_ends_at: datetime | None = None,
+) -> None:
+    """Raise ``ValidationError`` (messages by field) unless these amounts make a valid price."""
+    errors: dict[str, list[ValidationError]] = {}
+    for name, value in (
+        ("amount", amount),
+        ("compare_at_amount", compare_at_amount),
+        ("sale_amount", sale_amount),
+    ):
+        if value is None and name != "amount":
+            continue
+        try:
+            if value is None:
+                raise ValidationError(_("Enter a price."), code="required")
+            validate_price_positive(value)
+        except ValidationError as error:
+            errors[name] = [error]
+    if sale_starts_at and sale_ends_at and sale_ends_at <= sale_starts_at:
+        errors["sale_ends_at"] = [ValidationError(_("The sale must end after it starts."))]
+    if errors:
+        raise ValidationError(errors)
 
 
 @transaction.atomic
@@ -31,7 +69,18 @@ def price_set(
     sale_starts_at: datetime | None = None,
     sale_ends_at: datetime | None = None,
 ) -> PriceEntry:
-    """Set a variant's price by hand; lists derived from this one are recomputed for it."""
+    """Set a variant's price by hand; lists derived from this one are recomputed for it.
+
+    Raises ``ValidationError`` for a price, sale or compare-at price of zero
+    or less (nothing is changed then).
+    """
+    price_amounts_check(
+        amount=amount,
+        compare_at_amount=compare_at_amount,
+        sale_amount=sale_amount,
+        sale_starts_at=sale_starts_at,
+        sale_ends_at=sale_ends_at,
+    )
     entry, _created = PriceEntry.objects.update_or_create(
         price_list=price_list,
         variant_id=variant_id,
