@@ -16,6 +16,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.utils.translation import gettext
 
@@ -24,6 +25,9 @@ from orders.models import Cart, CartLine
 from pricing.money import quantize
 from pricing.offers import Availability, Offer, PriceContext, offers_for
 from pricing.tax import MissingTaxRate
+
+if TYPE_CHECKING:
+    from shipping.selectors import Destination, ShippingOption
 
 logger = logging.getLogger(__name__)
 
@@ -480,7 +484,7 @@ def _repriced_notice(cart: Cart) -> Notice:
     )
 
 
-def destination_of(cart: Cart) -> object:
+def destination_of(cart: Cart) -> Destination:
     from shipping.selectors import Destination
 
     return Destination(
@@ -498,7 +502,7 @@ def _shipping_option(
     offers: dict[int, Offer],
     shown: dict[int, Decimal],
     draft: _Draft,
-) -> object | None:
+) -> ShippingOption | None:
     from shipping.selectors import shipping_options
 
     if cart.shipping_method_id is None:
@@ -511,7 +515,7 @@ def _shipping_option(
         )
         return None
     options = shipping_options(
-        destination=destination_of(cart),  # type: ignore[arg-type]
+        destination=destination_of(cart),
         currency=cart.pricing_market.currency,
         weight_grams=sum((line.variant.weight or 0) * line.quantity for line in lines),
         goods_value=sum(shown.values(), ZERO),

@@ -52,7 +52,7 @@ def cart_shipping_options(*, cart: Cart) -> list[ShippingOption]:
     quote = cart_quote_at_offer_prices(cart=cart)
     goods = quote.subtotal.gross if quote.prices_include_tax else quote.subtotal.net
     return shipping_options(
-        destination=destination_of(cart),  # type: ignore[arg-type]
+        destination=destination_of(cart),
         currency=cart.pricing_market.currency,
         weight_grams=quote.weight_grams,
         goods_value=goods,

@@ -19,6 +19,7 @@ from orders.errors import (
     QuoteChanged,
 )
 from orders.models import Cart, Order, OrderStatus
+from orders.quote import CartQuote
 from orders.services import order_cancel, order_mark_paid, order_place
 from payments.gateways import GatewayError, NextAction, gateway_for
 from payments.models import Payment, PaymentMethod, PaymentStatus, PaymentTransaction
@@ -88,7 +89,7 @@ def checkout_complete(
             raise CheckoutError(error.message, code=error.code) from error
         quote = checkout_quote(cart=cart)
         if not quote.is_placeable:
-            raise OrderNotPlaceable(quote.problems)
+            _raise_not_placeable(quote)
         if expected_total is not None and quote.total.gross != expected_total:
             raise QuoteChanged(
                 expected=expected_total, actual=quote.total.gross, currency=quote.currency
@@ -104,6 +105,16 @@ def checkout_complete(
         )
         payment, action = payment_start(order=order, method=method)
     return CheckoutResult(order=order, payment=payment, next_action=action)
+
+
+def _raise_not_placeable(quote: CartQuote) -> None:
+    """NotEnoughStock when stock is all that is missing (someone bought it meanwhile)."""
+    if quote.problems and all(p.code == "not_enough_stock" for p in quote.problems):
+        field = quote.problems[0].field
+        line = next((line for line in quote.lines if f"line:{line.line_id}" == field), None)
+        if line is not None:
+            raise NotEnoughStock(sku=line.sku, requested=line.quantity)
+    raise OrderNotPlaceable(quote.problems)
 
 
 def _gateway(method: PaymentMethod):  # type: ignore[no-untyped-def]

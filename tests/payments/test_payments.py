@@ -74,7 +74,7 @@ def test_bank_transfer_shows_the_seller_account_and_the_order_number(methods):
 
 
 def test_confirming_a_bank_transfer_marks_the_order_paid_once(methods):
-    order, payment, _action = placed(methods)
+    order, _payment, _action = placed(methods)
     level = StockLevel.objects.get(variant__sku="KRV-TEE-M", pool__code="rotterdam")
 
     payment_confirm_received(order=order, by="anna")
@@ -125,7 +125,7 @@ def test_a_shipped_order_cannot_be_cancelled(methods):
 
 
 def test_cash_on_delivery_ships_unpaid_and_is_paid_when_collected(methods):
-    order, payment, action = placed(
+    order, _payment, action = placed(
         methods,
         market="tr",
         language="tr",
