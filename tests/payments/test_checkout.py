@@ -12,20 +12,20 @@ from django.core.management import call_command
 pytest.importorskip("shipping.selectors", reason="needs shipping rates and duty (shipping app)")
 pytest.importorskip("pricing.checkout_tax", reason="needs checkout tax (pricing.checkout_tax)")
 
-from orders.cart import (  # noqa: E402
+from orders.cart import (
     CheckoutAddress,
     cart_create,
     cart_line_add,
     cart_shipping_address_set,
     cart_shipping_method_set,
 )
-from orders.errors import CartError, OrderNotPlaceable, QuoteChanged  # noqa: E402
-from orders.models import Order, OrderStatus  # noqa: E402
-from orders.selectors import cart_shipping_options  # noqa: E402
-from payments.demo import payments_demo_setup  # noqa: E402
-from payments.selectors import checkout_quote, payment_methods_for  # noqa: E402
-from payments.services import cart_payment_method_set, checkout_complete  # noqa: E402
-from shop.models import Market  # noqa: E402
+from orders.errors import CartError, OrderNotPlaceable, QuoteChanged
+from orders.models import Order, OrderStatus
+from orders.selectors import cart_shipping_options
+from payments.demo import payments_demo_setup
+from payments.selectors import checkout_quote, payment_methods_for
+from payments.services import cart_payment_method_set, checkout_complete
+from shop.models import Market
 
 pytestmark = pytest.mark.usefixtures("demo_shop")
 
