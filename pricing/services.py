@@ -222,3 +222,26 @@ def stock_changed(variant_ids: Iterable[int]) -> None:
 def price_lists_changed(price_list_ids: Iterable[int]) -> None:
     """Retire the cached pages showing prices of these lists, after the commit."""
     versions.retire(*(versions.price_list(list_id) for list_id in set(price_list_ids)))
+
+
+def stock_commit(*, variant_id: int, pool_id: int, quantity: int) -> bool:
+    """Turn reserved units into sold ones: quantity and reserved both go down.
+
+    One conditional UPDATE: nothing changes (and False is returned) unless the
+    level holds that many reserved units.
+    """
+    if quantity <= 0:
+        raise ValueError("quantity must be positive")
+    committed = StockLevel.objects.filter(
+        variant_id=variant_id,
+        pool_id=pool_id,
+        reserved__gte=quantity,
+        quantity__gte=quantity,
+    ).update(
+        quantity=F("quantity") - quantity,
+        reserved=F("reserved") - quantity,
+        updated_at=timezone.now(),
+    )
+    if committed:
+        stock_changed([variant_id])
+    return bool(committed)

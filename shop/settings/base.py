@@ -222,3 +222,17 @@ VIES_API_URL = env.str(
     "VIES_API_URL", default="https://ec.europa.eu/taxation_customs/vies/rest-api"
 )
 VIES_TIMEOUT_SECONDS = env.float("VIES_TIMEOUT_SECONDS", default=3.0)
+
+# Orders: unpaid reservations expire, and events written by orders are handed on.
+CELERY_BEAT_SCHEDULE |= {
+    "expire-stock-reservations": {
+        "task": "orders.tasks.reservations_expire",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+    "process-order-outbox": {
+        "task": "orders.tasks.outbox_process",
+        "schedule": 10.0,
+        "options": {"expires": 9},
+    },
+}

@@ -171,8 +171,12 @@ def test_business_in_another_eu_country_gets_reverse_charge(
 
 def test_greek_vat_numbers_use_the_el_prefix(seller_eu: Seller, classes: dict[str, int]) -> None:
     Country.objects.get_or_create(code="GR", defaults={"name": "Greece"})
-    TaxRate.objects.create(
-        tax_class_id=classes["standard"], country_id="GR", valid_from=date(2016, 6, 1), rate=24
+    TaxRate.objects.update_or_create(
+        tax_class_id=classes["standard"],
+        country_id="GR",
+        region=None,
+        valid_from=date(2016, 6, 1),
+        defaults={"rate": 24},
     )
     quote = checkout_tax(
         seller=seller_eu,
@@ -353,17 +357,16 @@ def test_import_into_the_eu_under_ioss(seller_tr: Seller, seller_eu: Seller) -> 
 def test_missing_rate_stops_the_sale_and_is_logged(
     seller_eu: Seller, caplog: pytest.LogCaptureFixture
 ) -> None:
-    # given no US country-wide row and no row for Oregon
+    # given no Swiss rates at all
     caplog.set_level(logging.ERROR, logger="pricing.checkout_tax")
     with pytest.raises(MissingTaxRate) as missing:
         checkout_tax(
             seller=seller_eu,
-            destination_country="US",
-            destination_region="US-OR",
+            destination_country="CH",
             items=[tee("10.00", gross=False, crosses_border=True)],
-            currency="USD",
+            currency="CHF",
         )
-    assert missing.value.region == "US-OR"
+    assert (missing.value.country, missing.value.region) == ("CH", "")
     assert "No tax rate is set" in missing.value.message
     assert "No tax rate for tax class" in caplog.text
 
@@ -374,20 +377,18 @@ def test_net_export_needs_no_rate_but_gross_export_does(
     item = TaxableItem("line:1", None, D("10.00"), False, crosses_border=True)
     quote = checkout_tax(
         seller=seller_eu,
-        destination_country="US",
-        destination_region="US-OR",
+        destination_country="CH",
         items=[item],
-        currency="USD",
+        currency="CHF",
         import_vat_at_checkout=False,
     )
     assert (quote.item("line:1").category, quote.gross) == ("G", D("10.00"))
     with pytest.raises(MissingTaxRate):
         checkout_tax(
             seller=seller_eu,
-            destination_country="US",
-            destination_region="US-OR",
+            destination_country="CH",
             items=[tee("10.00", crosses_border=True)],
-            currency="USD",
+            currency="CHF",
             import_vat_at_checkout=False,
         )
 

@@ -1,0 +1,50 @@
+"""Admin for carts, stock reservations and the outbox (orders are shown by ``payments``,
+whose order page includes the payments)."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from orders.models import Cart, OutboxEvent, StockReservation
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Rows written by services only; the admin shows them."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(StockReservation)
+class StockReservationAdmin(ReadOnlyAdmin):
+    list_display = ("id", "order_number", "variant", "pool", "quantity", "state", "expires_at")
+    list_filter = ("state", "pool")
+    search_fields = ("order_line__order__number", "variant__sku")
+    list_select_related = ("order_line__order", "variant", "pool")
+
+    @admin.display(description="order")
+    def order_number(self, reservation: StockReservation) -> str:
+        return reservation.order_line.order.number
+
+
+@admin.register(OutboxEvent)
+class OutboxEventAdmin(ReadOnlyAdmin):
+    list_display = ("id", "kind", "order", "created_at", "processed_at", "attempts")
+    list_filter = ("kind", ("processed_at", admin.EmptyFieldListFilter))
+    search_fields = ("order__number",)
+    list_select_related = ("order",)
+
+
+@admin.register(Cart)
+class CartAdmin(ReadOnlyAdmin):
+    list_display = ("id", "market", "pricing_market", "status", "email", "country", "updated_at")
+    list_filter = ("status", "market", "pricing_market")
+    search_fields = ("email", "last_name")
+    exclude = ("token_hash",)

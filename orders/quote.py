@@ -1,0 +1,723 @@
+"""The cart's price: lines, shipping, import duty, payment fee and tax.
+
+Composed from small steps, each asking the app that owns the rule:
+``pricing.offers_for`` for unit prices and availability, ``shipping`` for
+the shipping option and duty, ``pricing.checkout_tax`` for the tax of every
+item (lines, shipping and the payment fee; duty is not taxed). The payment
+fee rule comes from the caller (``payments``), which knows the methods.
+
+Totals: each item is rounded on its own (by ``checkout_tax``), then summed,
+so ``net + tax == gross`` holds for every item and for the total.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from django.utils.translation import gettext
+
+from catalog.models import ProductTranslation, Variant, translated
+from orders.models import Cart, CartLine
+from pricing.checkout_tax import InvalidVatNumber, TaxableItem, checkout_tax
+from pricing.models import StockLevel, StockPool
+from pricing.money import quantize
+from pricing.offers import Availability, Offer, PriceContext, offers_for
+from pricing.rates import latest_rates
+from pricing.selectors import market_pricing
+from pricing.tax import MissingTaxRate
+from shipping.selectors import (
+    CustomsLine,
+    Destination,
+    crosses_customs_border,
+    duty_quote,
+    shipping_options,
+)
+
+if TYPE_CHECKING:
+    from shipping.selectors import Destination, ShippingOption
+
+logger = logging.getLogger(__name__)
+
+ZERO = Decimal(0)
+HUNDRED = Decimal(100)
+
+
+@dataclass(frozen=True, slots=True)
+class Amounts:
+    net: Decimal
+    tax: Decimal
+    gross: Decimal
+
+    def __add__(self, other: Amounts) -> Amounts:
+        return Amounts(self.net + other.net, self.tax + other.tax, self.gross + other.gross)
+
+    @classmethod
+    def zero(cls, currency: str) -> Amounts:
+        nothing = quantize(ZERO, currency)
+        return cls(nothing, nothing, nothing)
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Why the cart cannot be ordered yet: a machine code and a message for the shopper."""
+
+    code: str
+    message: str
+    field: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """Something the shopper must know before paying (re-priced, duties on delivery…)."""
+
+    code: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class QuoteLine:
+    line_id: int
+    variant_id: int
+    sku: str
+    name: str
+    quantity: int
+    unit: Amounts
+    total: Amounts
+    tax_rate: Decimal
+    tax_category: str
+    tax_class_id: int
+    hs_code: str
+    origin_country: str
+    ship_from_pool_id: int | None
+    ship_from_country: str
+    weight_grams: int
+    crosses_border: bool
+    available_quantity: int
+
+
+@dataclass(frozen=True, slots=True)
+class QuoteShipping:
+    method_id: int
+    code: str
+    carrier: str
+    name: str
+    amounts: Amounts
+    tax_rate: Decimal
+    tax_category: str
+    days_min: int = 0
+    days_max: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class QuoteDuty:
+    """Import duty: ``ddp`` is charged now as its own line, ``dap`` is only a notice."""
+
+    mode: str  # "none" | "ddp" | "dap"
+    amount: Decimal
+    notice: str = ""
+    import_vat_at_checkout: bool = True
+
+    @property
+    def charged(self) -> Decimal:
+        return self.amount if self.mode == "ddp" else ZERO
+
+
+@dataclass(frozen=True, slots=True)
+class FeeRule:
+    """A payment method's fee (negative: a discount): fixed amount plus a percentage
+    of items and shipping."""
+
+    code: str
+    name: str
+    fixed: Decimal = ZERO
+    fixed_currency: str = ""
+    percent: Decimal = ZERO
+    pays_on_delivery: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class QuoteFee:
+    code: str
+    name: str
+    amounts: Amounts
+    tax_rate: Decimal
+    tax_category: str
+
+
+@dataclass(frozen=True, slots=True)
+class SellerInfo:
+    id: int
+    legal_name: str
+    country: str
+
+
+@dataclass(frozen=True)
+class CartQuote:
+    """Everything the shopper pays, as it would be frozen into an order now."""
+
+    cart_id: int
+    market_id: int
+    market_code: str
+    currency: str
+    prices_include_tax: bool
+    language: str
+    destination_country: str
+    seller: SellerInfo | None
+    lines: tuple[QuoteLine, ...]
+    subtotal: Amounts
+    shipping: QuoteShipping | None
+    duty: QuoteDuty
+    payment_fee: QuoteFee | None
+    total: Amounts
+    notices: tuple[Notice, ...] = ()
+    problems: tuple[Problem, ...] = ()
+    tax_notes: tuple[str, ...] = ()
+    reverse_charge: bool = False
+    export: bool = False
+    vat_number: str = ""
+    exchange_rate: Decimal | None = None  # units of ``currency`` per EUR
+    payment_method_code: str = ""
+
+    @property
+    def is_placeable(self) -> bool:
+        return bool(self.lines) and not self.problems
+
+    @property
+    def weight_grams(self) -> int:
+        return sum(line.weight_grams * line.quantity for line in self.lines)
+
+    def problem_codes(self) -> list[str]:
+        return [problem.code for problem in self.problems]
+
+
+class ConversionError(ValueError):
+    """No exchange rate for a currency."""
+
+
+def cart_price_context(cart: Cart) -> PriceContext:
+    """Prices of the cart's pricing market, for the shipping country (or the market's own)."""
+    market = cart.pricing_market
+    group_id = cart.customer.group_id if cart.customer_id and cart.customer else None
+    return PriceContext(
+        market_id=market.pk,
+        country=cart.country_id or market.default_country_id,
+        currency=market.currency,
+        prices_include_tax=market.prices_include_tax,
+        customer_group_id=group_id,
+    )
+
+
+def exchange_convert(amount: Decimal, from_currency: str, to_currency: str) -> Decimal:
+    """``amount`` in another currency at the latest rates (through the euro)."""
+    if from_currency == to_currency:
+        return amount
+
+    rates = latest_rates()
+    try:
+        return amount / rates[from_currency] * rates[to_currency]
+    except KeyError as error:
+        raise ConversionError(f"no exchange rate for {error.args[0]}") from error
+
+
+def line_names(variant_ids: Sequence[int], language: str) -> dict[int, str]:
+    """Each variant's name in ``language``: the product's name and its options."""
+    variants = Variant.objects.filter(pk__in=variant_ids).prefetch_related("option_values")
+    product_ids = {variant.product_id for variant in variants}
+    texts: dict[int, dict[str, str]] = {}
+    for product_id, text_language, name in ProductTranslation.objects.filter(
+        product_id__in=product_ids
+    ).values_list("product_id", "language", "name"):
+        texts.setdefault(product_id, {})[text_language] = name
+    names = {}
+    for variant in variants:
+        product_names = texts.get(variant.product_id, {})
+        fallback = next(iter(product_names.values()), variant.sku)
+        name = translated(product_names, language, fallback)
+        options = ", ".join(value.name_in(language) for value in variant.option_values.all())
+        names[variant.pk] = f"{name} ({options})" if options else name
+    return names
+
+
+def ship_from_pools(lines: Sequence[CartLine], market_id: int) -> dict[int, tuple[int | None, str]]:
+    """Line id → (pool id, pool country): the first of the market's pools holding the line."""
+
+    pool_ids = market_pricing(market_id).pool_ids
+    countries = dict(StockPool.objects.filter(pk__in=pool_ids).values_list("pk", "country_id"))
+    free: dict[tuple[int, int], int] = {}
+    for variant_id, pool_id, quantity, reserved in StockLevel.objects.filter(
+        variant_id__in=[line.variant_id for line in lines], pool_id__in=pool_ids
+    ).values_list("variant_id", "pool_id", "quantity", "reserved"):
+        free[(variant_id, pool_id)] = quantity - reserved
+    chosen: dict[int, tuple[int | None, str]] = {}
+    for line in lines:
+        pool = next(
+            (p for p in pool_ids if free.get((line.variant_id, p), 0) >= line.quantity),
+            next((p for p in pool_ids if (line.variant_id, p) in free), None),
+        )
+        if pool is None and pool_ids:
+            pool = pool_ids[0]
+        chosen[line.pk] = (pool, (countries.get(pool) or "") if pool else "")
+    return chosen
+
+
+@dataclass
+class _Draft:
+    """The pieces of a quote while it is being put together."""
+
+    lines: list[CartLine]
+    offers: dict[int, Offer]
+    names: dict[int, str]
+    pools: dict[int, tuple[int | None, str]]
+    problems: list[Problem] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
+    crossing: dict[int, bool] = field(default_factory=dict)
+
+
+def _prepare(cart: Cart) -> _Draft:
+    """Lines, offers, names and ship-from pools; problems of the lines themselves."""
+    market = cart.pricing_market
+    lines = list(cart.lines.select_related("variant__product").order_by("id"))
+    variant_ids = [line.variant_id for line in lines]
+    draft = _Draft(
+        lines=lines,
+        offers=offers_for(variant_ids, cart_price_context(cart)),
+        names=line_names(variant_ids, cart.language),
+        pools=ship_from_pools(lines, market.pk),
+    )
+    if market.seller_id is None:
+        draft.problems.append(
+            Problem("no_seller", gettext("This shop cannot take orders in this market yet."))
+        )
+    if not lines:
+        draft.problems.append(Problem("empty_cart", gettext("Your cart is empty.")))
+    _check_lines(lines, draft.offers, draft)
+    if cart.repriced_from_id and cart.repriced_from_id != market.pk:
+        draft.notices.append(_repriced_notice(cart))
+    return draft
+
+
+def cart_quote_at_offer_prices(*, cart: Cart) -> CartQuote:
+    """The lines at the offers' prices (the market's tax display), without shipping,
+    duty, fee or checkout tax: the cart before an address is known.
+
+    Problems name the lines that cannot be bought; nothing about the address.
+    """
+    return _offer_price_quote(cart, _prepare(cart))
+
+
+def cart_quote(*, cart: Cart, fee: FeeRule | None = None) -> CartQuote:
+    """Price the cart as it stands: what would be frozen into an order now.
+
+    Never raises for the shopper's state of the cart: what stops an order
+    (no address, no shipping method, out of stock, a missing tax rate…) is
+    listed in ``problems`` with a code and a message.
+    """
+    market = cart.pricing_market
+    currency = market.currency
+    draft = _prepare(cart)
+    if not cart.has_address:
+        draft.problems.append(
+            Problem("no_address", gettext("Enter the shipping address."), field="address")
+        )
+        return _offer_price_quote(cart, draft)
+    lines, offers, pools = draft.lines, draft.offers, draft.pools
+    seller = market.seller
+    destination = cart.country_id or ""
+
+    for line in lines:
+        pool_country = pools[line.pk][1]
+        draft.crossing[line.pk] = bool(pool_country) and crosses_customs_border(
+            pool_country, destination
+        )
+    crossing = draft.crossing
+    shown = {line.pk: _shown_total(offers[line.variant_id], line.quantity) for line in lines}
+    shipping_option = _shipping_option(cart, lines, offers, shown, draft)
+    shipping_price = shipping_option.price if shipping_option else ZERO
+    duty = _duty(cart, draft, shipping_price)
+    fee_amount = _fee_amount(fee, currency, sum(shown.values(), ZERO) + shipping_price, draft)
+    any_crossing = any(crossing.values())
+
+    items = [
+        TaxableItem(
+            key=f"line:{line.pk}",
+            tax_class_id=line.variant.product.tax_class_id,
+            amount=shown[line.pk],
+            amount_includes_tax=market.prices_include_tax,
+            crosses_border=crossing.get(line.pk, False),
+        )
+        for line in lines
+        if offers[line.variant_id].net is not None
+    ]
+    if shipping_option is not None:
+        items.append(
+            TaxableItem(
+                key="shipping",
+                tax_class_id=None,
+                amount=shipping_option.price,
+                amount_includes_tax=shipping_option.price_includes_tax,
+                crosses_border=any_crossing,
+            )
+        )
+    if fee is not None and fee_amount:
+        items.append(
+            TaxableItem(
+                key="fee",
+                tax_class_id=None,
+                amount=fee_amount,
+                amount_includes_tax=market.prices_include_tax,
+                crosses_border=any_crossing,
+            )
+        )
+    tax = None
+    if seller is not None:
+        try:
+            tax = checkout_tax(
+                seller=seller,
+                destination_country=destination,
+                destination_region=cart.region_code,
+                items=items,
+                currency=currency,
+                vat_number=cart.vat_number,
+                import_vat_at_checkout=duty.import_vat_at_checkout,
+            )
+        except MissingTaxRate as error:
+            logger.error("Checkout stopped for cart %s: %s", cart.pk, error)
+            draft.problems.append(Problem("missing_tax_rate", error.message))
+        except InvalidVatNumber as error:
+            draft.problems.append(Problem("invalid_vat_number", error.message, field="vat_number"))
+    if tax is None:
+        return _offer_price_quote(cart, draft)
+
+    quote_lines = []
+    for line in lines:
+        offer = offers[line.variant_id]
+        if offer.net is None:
+            continue
+        item = tax.item(f"line:{line.pk}")
+        total = Amounts(item.net, item.tax, item.gross)
+        quote_lines.append(_quote_line(line, offer, draft, total, item.rate, item.category))
+    shipping = None
+    if shipping_option is not None:
+        item = tax.item("shipping")
+        shipping = QuoteShipping(
+            method_id=shipping_option.method_id,
+            code=shipping_option.code,
+            carrier=shipping_option.carrier,
+            name=shipping_option.name,
+            amounts=Amounts(item.net, item.tax, item.gross),
+            tax_rate=item.rate,
+            tax_category=item.category,
+            days_min=shipping_option.days_min,
+            days_max=shipping_option.days_max,
+        )
+    payment_fee = None
+    if fee is not None:
+        if fee_amount:
+            item = tax.item("fee")
+            amounts = Amounts(item.net, item.tax, item.gross)
+            rate, category = item.rate, item.category
+        else:
+            amounts, rate, category = Amounts.zero(currency), ZERO, ""
+        payment_fee = QuoteFee(fee.code, fee.name, amounts, rate, category)
+    if duty.mode == "dap" and duty.notice:
+        draft.notices.append(Notice("duty_on_delivery", duty.notice))
+    elif duty.mode == "ddp" and duty.notice:
+        draft.notices.append(Notice("duty_at_checkout", duty.notice))
+    return _assemble(
+        cart,
+        quote_lines,
+        shipping,
+        duty,
+        payment_fee,
+        draft,
+        seller,
+        tax_notes=tuple(tax.notes),
+        reverse_charge=tax.reverse_charge,
+        export=tax.export,
+        vat_number=tax.vat_number,
+        fee_code=fee.code if fee else "",
+    )
+
+
+def _shown_total(offer: Offer, quantity: int) -> Decimal:
+    """The line's amount as the market shows it (gross or net), before checkout tax."""
+    price = offer.price
+    return ZERO if price is None else price * quantity
+
+
+def _check_lines(lines: Sequence[CartLine], offers: dict[int, Offer], draft: _Draft) -> None:
+    for line in lines:
+        offer = offers[line.variant_id]
+        sku = line.variant.sku
+        if offer.availability == Availability.NOT_SOLD or not line.variant.is_active:
+            draft.problems.append(
+                Problem(
+                    "not_sold_here",
+                    gettext("%(sku)s is not sold in this market.") % {"sku": sku},
+                    field=f"line:{line.pk}",
+                )
+            )
+        elif line.quantity > offer.available_quantity and not line.variant.allows_backorder:
+            draft.problems.append(
+                Problem(
+                    "not_enough_stock",
+                    gettext("Only %(available)s of %(sku)s left.")
+                    % {"available": offer.available_quantity, "sku": sku},
+                    field=f"line:{line.pk}",
+                )
+            )
+
+
+def _repriced_notice(cart: Cart) -> Notice:
+    old = cart.repriced_from
+    return Notice(
+        "repriced",
+        gettext(
+            "Prices are now in %(currency)s, the prices of %(market)s where your order ships "
+            "(before: %(old_total)s %(old_currency)s)."
+        )
+        % {
+            "currency": cart.pricing_market.currency,
+            "market": cart.pricing_market.name,
+            "old_total": cart.repriced_old_total,
+            "old_currency": old.currency if old else "",
+        },
+    )
+
+
+def destination_of(cart: Cart) -> Destination:
+
+    return Destination(
+        country=cart.country_id or "",
+        region=cart.region_code,
+        city=cart.city,
+        district=cart.district,
+        postal_code=cart.postal_code,
+    )
+
+
+def _shipping_option(
+    cart: Cart,
+    lines: Sequence[CartLine],
+    offers: dict[int, Offer],
+    shown: dict[int, Decimal],
+    draft: _Draft,
+) -> ShippingOption | None:
+
+    if cart.shipping_method_id is None:
+        draft.problems.append(
+            Problem(
+                "no_shipping_method",
+                gettext("Choose a shipping method."),
+                field="shipping_method",
+            )
+        )
+        return None
+    options = shipping_options(
+        destination=destination_of(cart),
+        currency=cart.pricing_market.currency,
+        weight_grams=sum((line.variant.weight or 0) * line.quantity for line in lines),
+        goods_value=sum(shown.values(), ZERO),
+        language=cart.language,
+    )
+    chosen = next((o for o in options if o.method_id == cart.shipping_method_id), None)
+    if chosen is None:
+        draft.problems.append(
+            Problem(
+                "shipping_method_unavailable",
+                gettext("The chosen shipping method does not serve this address or cart."),
+                field="shipping_method",
+            )
+        )
+    return chosen
+
+
+def _duty(cart: Cart, draft: _Draft, shipping_price: Decimal) -> QuoteDuty:
+
+    lines, offers, pools = draft.lines, draft.offers, draft.pools
+
+    currency = cart.pricing_market.currency
+    customs_lines = [
+        CustomsLine(
+            key=f"line:{line.pk}",
+            hs_code=line.variant.product.hs_code,
+            origin_country=line.variant.product.country_of_origin_id or "",
+            ship_from_country=pools[line.pk][1],
+            value=(offers[line.variant_id].net or ZERO) * line.quantity,
+            quantity=line.quantity,
+        )
+        for line in lines
+        if offers[line.variant_id].net is not None
+    ]
+    if not any(draft.crossing.values()):
+        return QuoteDuty("none", quantize(ZERO, currency))
+    try:
+        quote = duty_quote(
+            destination_country=cart.country_id or "",
+            lines=customs_lines,
+            shipping=shipping_price,
+            currency=currency,
+            convert=exchange_convert,
+            language=cart.language,
+        )
+    except ConversionError as error:
+        logger.error("Duty not computed for cart %s: %s", cart.pk, error)
+        draft.problems.append(
+            Problem("missing_exchange_rate", gettext("Import duty cannot be computed right now."))
+        )
+        return QuoteDuty("none", quantize(ZERO, currency))
+    return QuoteDuty(
+        mode=quote.mode,
+        amount=quantize(quote.amount, currency),
+        notice=quote.notice,
+        import_vat_at_checkout=quote.import_vat_at_checkout,
+    )
+
+
+def _fee_amount(fee: FeeRule | None, currency: str, base: Decimal, draft: _Draft) -> Decimal:
+    if fee is None:
+        return ZERO
+    fixed = fee.fixed
+    if fixed and fee.fixed_currency and fee.fixed_currency != currency:
+        try:
+            fixed = exchange_convert(fixed, fee.fixed_currency, currency)
+        except ConversionError:
+            draft.problems.append(
+                Problem(
+                    "payment_method_unavailable",
+                    gettext("This payment method is not available in %(currency)s.")
+                    % {"currency": currency},
+                    field="payment_method",
+                )
+            )
+            return ZERO
+    return quantize(fixed + base * fee.percent / HUNDRED, currency)
+
+
+def _quote_line(
+    line: CartLine,
+    offer: Offer,
+    draft: _Draft,
+    total: Amounts,
+    rate: Decimal,
+    category: str,
+) -> QuoteLine:
+    currency = offer.currency
+    unit_net = quantize(total.net / line.quantity, currency)
+    unit_gross = quantize(total.gross / line.quantity, currency)
+    product = line.variant.product
+    pool_id, pool_country = draft.pools[line.pk]
+    return QuoteLine(
+        line_id=line.pk,
+        variant_id=line.variant_id,
+        sku=line.variant.sku,
+        name=draft.names.get(line.variant_id, line.variant.sku),
+        quantity=line.quantity,
+        unit=Amounts(unit_net, unit_gross - unit_net, unit_gross),
+        total=total,
+        tax_rate=rate,
+        tax_category=category,
+        tax_class_id=product.tax_class_id,
+        hs_code=product.hs_code,
+        origin_country=product.country_of_origin_id or "",
+        ship_from_pool_id=pool_id,
+        ship_from_country=pool_country,
+        weight_grams=line.variant.weight or 0,
+        crosses_border=draft.crossing.get(line.pk, False),
+        available_quantity=offer.available_quantity,
+    )
+
+
+def _offer_price_quote(cart: Cart, draft: _Draft) -> CartQuote:
+    quote_lines = []
+    for line in draft.lines:
+        offer = draft.offers[line.variant_id]
+        if offer.net is None or offer.tax is None or offer.gross is None:
+            continue
+        total = Amounts(
+            offer.net * line.quantity, offer.tax * line.quantity, offer.gross * line.quantity
+        )
+        quote_lines.append(_quote_line(line, offer, draft, total, offer.tax_rate or ZERO, ""))
+    currency = cart.pricing_market.currency
+    return _assemble(
+        cart,
+        quote_lines,
+        None,
+        QuoteDuty("none", quantize(ZERO, currency)),
+        None,
+        draft,
+        cart.pricing_market.seller,
+    )
+
+
+def _assemble(
+    cart: Cart,
+    lines: list[QuoteLine],
+    shipping: QuoteShipping | None,
+    duty: QuoteDuty,
+    payment_fee: QuoteFee | None,
+    draft: _Draft,
+    seller: object,
+    *,
+    tax_notes: tuple[str, ...] = (),
+    reverse_charge: bool = False,
+    export: bool = False,
+    vat_number: str = "",
+    fee_code: str = "",
+) -> CartQuote:
+
+    market = cart.pricing_market
+    currency = market.currency
+    subtotal = Amounts.zero(currency)
+    for line in lines:
+        subtotal += line.total
+    total = subtotal
+    if shipping is not None:
+        total += shipping.amounts
+    if payment_fee is not None:
+        total += payment_fee.amounts
+    charged = duty.charged
+    total += Amounts(charged, ZERO, charged)
+    seller_info = None
+    if seller is not None:
+        seller_info = SellerInfo(
+            id=seller.pk,  # type: ignore[attr-defined]
+            legal_name=seller.legal_name,  # type: ignore[attr-defined]
+            country=seller.country_id,  # type: ignore[attr-defined]
+        )
+    return CartQuote(
+        cart_id=cart.pk,
+        market_id=market.pk,
+        market_code=market.code,
+        currency=currency,
+        prices_include_tax=market.prices_include_tax,
+        language=cart.language,
+        destination_country=cart.country_id or "",
+        seller=seller_info,
+        lines=tuple(lines),
+        subtotal=subtotal,
+        shipping=shipping,
+        duty=duty,
+        payment_fee=payment_fee,
+        total=total,
+        notices=tuple(draft.notices),
+        problems=tuple(draft.problems),
+        tax_notes=tax_notes,
+        reverse_charge=reverse_charge,
+        export=export,
+        vat_number=vat_number,
+        exchange_rate=latest_rates().get(currency),
+        payment_method_code=fee_code,
+    )
+
+
+def fee_preview(rule: FeeRule, *, currency: str, base: Decimal) -> Decimal | None:
+    """The fee ``rule`` charges on ``base`` (items and shipping) in ``currency``, as the
+    market shows amounts; None when its fixed part cannot be converted."""
+    draft = _Draft(lines=[], offers={}, names={}, pools={})
+    amount = _fee_amount(rule, currency, base, draft)
+    return None if draft.problems else amount

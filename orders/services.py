@@ -1,0 +1,578 @@
+"""Orders: placement (frozen from a quote, stock reserved), the status machine,
+stock reservations, shipments and the outbox."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+
+from django.db import connection, transaction
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.translation import gettext
+
+from catalog.models import Variant
+from orders.errors import CheckoutError, NotEnoughStock, OrderError, OrderNotPlaceable, QuoteChanged
+from orders.models import (
+    Cart,
+    Order,
+    OrderLine,
+    OrderStatus,
+    OrderStatusChange,
+    OutboxEvent,
+    Shipment,
+    ShipmentLine,
+    StockReservation,
+)
+from orders.quote import CartQuote
+from orders.selectors import StockDrift, stock_drift
+from pricing.models import StockLevel, StockPool
+from pricing.selectors import market_pricing
+from pricing.services import stock_commit, stock_levels_add, stock_release, stock_reserve
+from shipping.selectors import tracking_url
+
+logger = logging.getLogger(__name__)
+
+NUMBER_SEQUENCE = "orders_order_number_seq"
+
+# Where an order may go from each status. Orders paid on delivery may ship unpaid.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    OrderStatus.PENDING_PAYMENT: frozenset({OrderStatus.PAID, OrderStatus.CANCELLED}),
+    OrderStatus.PAID: frozenset(
+        {OrderStatus.PARTIALLY_SHIPPED, OrderStatus.SHIPPED, OrderStatus.CANCELLED}
+    ),
+    OrderStatus.PARTIALLY_SHIPPED: frozenset({OrderStatus.SHIPPED}),
+    OrderStatus.SHIPPED: frozenset({OrderStatus.DELIVERED}),
+    OrderStatus.DELIVERED: frozenset(),
+    OrderStatus.CANCELLED: frozenset(),
+}
+SHIPPING_UNPAID = frozenset({OrderStatus.PARTIALLY_SHIPPED, OrderStatus.SHIPPED})
+
+
+def order_number_next() -> str:
+    """``KRV-<year>-<six digits>`` from a PostgreSQL sequence: unique, never reused."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(%s)", [NUMBER_SEQUENCE])
+        (value,) = cursor.fetchone()
+    return f"KRV-{timezone.localdate().year}-{value:06d}"
+
+
+def order_place(
+    *,
+    cart: Cart,
+    quote: CartQuote,
+    payment_method_code: str,
+    payment_method_name: str = "",
+    pays_on_delivery: bool = False,
+    reservation_minutes: int = 15,
+    by: str = "shopper",
+) -> Order:
+    """Freeze ``quote`` into an order and reserve its stock, in one transaction.
+
+    Lines are reserved in variant order (so concurrent orders lock stock rows
+    in the same order) with ``pricing.services.stock_reserve``'s conditional
+    UPDATE; a line that cannot be reserved raises NotEnoughStock and nothing
+    is stored. The cart is marked ordered and an ``order.placed`` event is
+    written to the outbox. ``reservation_minutes`` ≤ 0: the reservation never
+    expires (cash on delivery).
+    """
+    if not quote.is_placeable:
+        raise OrderNotPlaceable(quote.problems)
+    if quote.cart_id != cart.pk or quote.seller is None:
+        raise CheckoutError(gettext("This quote is not for this cart."), code="invalid_quote")
+    with transaction.atomic():
+        locked = (
+            Cart.objects.select_for_update().filter(pk=cart.pk).values_list("status", flat=True)
+        )
+        if not locked or locked[0] != Cart.Status.OPEN:
+            raise CheckoutError(gettext("This cart has already been ordered."), code="cart_closed")
+        now = timezone.now()
+        expires = now + timedelta(minutes=reservation_minutes) if reservation_minutes > 0 else None
+        order = Order.objects.create(
+            **_order_fields(cart, quote),
+            number=order_number_next(),
+            payment_method_code=payment_method_code,
+            payment_method_name=payment_method_name,
+            pays_on_delivery=pays_on_delivery,
+            reservation_expires_at=expires,
+        )
+        lines = OrderLine.objects.bulk_create(
+            [
+                OrderLine(
+                    order=order,
+                    variant_id=line.variant_id,
+                    sku=line.sku,
+                    name=line.name[:250],
+                    quantity=line.quantity,
+                    unit_net=line.unit.net,
+                    unit_tax=line.unit.tax,
+                    unit_gross=line.unit.gross,
+                    line_net=line.total.net,
+                    line_tax=line.total.tax,
+                    line_gross=line.total.gross,
+                    tax_rate=line.tax_rate,
+                    tax_category=line.tax_category,
+                    hs_code=line.hs_code,
+                    origin_country=line.origin_country,
+                    ship_from_pool_id=line.ship_from_pool_id,
+                    ship_from_country=line.ship_from_country,
+                    weight_grams=line.weight_grams,
+                )
+                for line in quote.lines
+            ]
+        )
+        _reserve(order, lines, quote, expires)
+        _record(order, "", OrderStatus.PENDING_PAYMENT, by, gettext("Order placed."))
+        outbox_write(kind="order.placed", order=order, payload={"number": order.number})
+        Cart.objects.filter(pk=cart.pk).update(status=Cart.Status.ORDERED, updated_at=now)
+        cart.status = Cart.Status.ORDERED
+    return order
+
+
+def _order_fields(cart: Cart, quote: CartQuote) -> dict[str, object]:
+    address = {
+        "first_name": cart.first_name,
+        "last_name": cart.last_name,
+        "company": cart.company,
+        "line1": cart.line1,
+        "line2": cart.line2,
+        "city": cart.city,
+        "district": cart.district,
+        "postal_code": cart.postal_code,
+        "region_code": cart.region_code,
+        "country": cart.country_id or "",
+    }
+    fields: dict[str, object] = {f"shipping_{key}": value for key, value in address.items()}
+    fields.update({f"billing_{key}": value for key, value in address.items()})
+    shipping, fee, duty = quote.shipping, quote.payment_fee, quote.duty
+    assert quote.seller is not None
+    fields.update(
+        market_id=quote.market_id,
+        seller_id=quote.seller.id,
+        language=quote.language,
+        currency=quote.currency,
+        exchange_rate=quote.exchange_rate or 1,
+        prices_include_tax=quote.prices_include_tax,
+        customer_id=cart.customer_id,
+        cart=cart,
+        email=cart.email,
+        phone=cart.phone,
+        vat_number=quote.vat_number or cart.vat_number,
+        tax_notes="\n".join(quote.tax_notes),
+        reverse_charge=quote.reverse_charge,
+        export=quote.export,
+        duty_mode=duty.mode,
+        duty_amount=duty.charged,
+        duty_notice=duty.notice,
+        subtotal_net=quote.subtotal.net,
+        subtotal_tax=quote.subtotal.tax,
+        subtotal_gross=quote.subtotal.gross,
+        total_net=quote.total.net,
+        total_tax=quote.total.tax,
+        total_gross=quote.total.gross,
+    )
+    if shipping is not None:
+        fields.update(
+            shipping_method_id=shipping.method_id,
+            shipping_method_name=shipping.name,
+            shipping_carrier=shipping.carrier,
+            shipping_net=shipping.amounts.net,
+            shipping_tax=shipping.amounts.tax,
+            shipping_gross=shipping.amounts.gross,
+            shipping_tax_rate=shipping.tax_rate,
+        )
+    if fee is not None:
+        fields.update(
+            payment_fee_net=fee.amounts.net,
+            payment_fee_tax=fee.amounts.tax,
+            payment_fee_gross=fee.amounts.gross,
+            payment_fee_tax_rate=fee.tax_rate,
+        )
+    return fields
+
+
+def _reserve(
+    order: Order, lines: list[OrderLine], quote: CartQuote, expires: datetime | None
+) -> None:
+
+    pool_ids = market_pricing(quote.market_id).pool_ids
+    allows_backorder = dict(
+        Variant.objects.filter(pk__in=[line.variant_id for line in lines]).values_list(
+            "pk", "allows_backorder"
+        )
+    )
+    quoted = {line.line_id: line for line in quote.lines}
+    reservations = []
+    for line, quote_line in sorted(
+        zip(lines, quote.lines, strict=True), key=lambda pair: pair[0].variant_id or 0
+    ):
+        assert line.variant_id is not None
+        preferred = quote_line.ship_from_pool_id
+        order_of_pools = [preferred] if preferred else []
+        order_of_pools += [pool for pool in pool_ids if pool != preferred]
+        pool = stock_reserve(
+            variant_id=line.variant_id, pool_ids=order_of_pools, quantity=line.quantity
+        )
+        if pool is None:
+            if allows_backorder.get(line.variant_id):
+                continue
+            raise NotEnoughStock(sku=line.sku, requested=line.quantity)
+        if pool != preferred:
+            country = StockPool.objects.filter(pk=pool).values_list("country_id", flat=True).first()
+            if (country or "") != quoted[quote_line.line_id].ship_from_country:
+                # Another pool across a different border: duty and tax may differ.
+                raise QuoteChanged(
+                    expected=quote.total.gross,
+                    actual=None,
+                    currency=quote.currency,
+                    message=gettext(
+                        "%(sku)s now ships from another warehouse; please review your order."
+                    )
+                    % {"sku": line.sku},
+                )
+            OrderLine.objects.filter(pk=line.pk).update(ship_from_pool_id=pool)
+        reservations.append(
+            StockReservation(
+                order_line=line,
+                variant_id=line.variant_id,
+                pool_id=pool,
+                quantity=line.quantity,
+                expires_at=expires,
+            )
+        )
+    StockReservation.objects.bulk_create(reservations)
+
+
+def _record(order: Order, from_status: str, to_status: str, by: str, note: str = "") -> None:
+    OrderStatusChange.objects.create(
+        order=order, from_status=from_status, to_status=to_status, by=by[:150], note=note[:300]
+    )
+
+
+def _lock(order: Order) -> Order:
+    """The order's row locked for this transaction, with fresh values."""
+    locked = Order.objects.select_for_update().get(pk=order.pk)
+    order.status, order.paid_at = locked.status, locked.paid_at
+    return locked
+
+
+def order_transition(*, order: Order, to: str, by: str, note: str = "") -> Order:
+    """Move the order to status ``to``; illegal moves raise OrderError and change nothing."""
+    with transaction.atomic():
+        locked = _lock(order)
+        _transition(locked, to, by, note)
+    order.status = locked.status
+    return order
+
+
+def _transition(order: Order, to: str, by: str, note: str = "") -> None:
+    current = order.status
+    allowed = TRANSITIONS.get(current, frozenset())
+    if order.pays_on_delivery and current == OrderStatus.PENDING_PAYMENT:
+        allowed = allowed | SHIPPING_UNPAID
+    if to not in allowed:
+        raise OrderError(
+            "illegal_transition",
+            gettext("Order %(number)s cannot go from %(from)s to %(to)s.")
+            % {
+                "number": order.number,
+                "from": OrderStatus(current).label,
+                "to": OrderStatus(to).label if to in OrderStatus.values else to,
+            },
+        )
+    order.status = to
+    order.save(update_fields=["status", "updated_at"])
+    _record(order, current, to, by, note)
+
+
+def order_mark_paid(*, order: Order, by: str, note: str = "") -> bool:
+    """Record that the order is paid: its reservations are committed (stock sold).
+
+    Idempotent: an order already paid is left as it is (returns False).
+    A cancelled order cannot be paid (OrderError).
+    """
+    with transaction.atomic():
+        locked = _lock(order)
+        if locked.paid_at is not None:
+            return False
+        if locked.status == OrderStatus.CANCELLED:
+            raise OrderError(
+                "order_cancelled",
+                gettext("Order %(number)s is cancelled; it cannot be paid.")
+                % {"number": locked.number},
+            )
+        locked.paid_at = timezone.now()
+        locked.reservation_expires_at = None
+        locked.save(update_fields=["paid_at", "reservation_expires_at", "updated_at"])
+        if locked.status == OrderStatus.PENDING_PAYMENT:
+            _transition(locked, OrderStatus.PAID, by, note)
+        else:
+            _record(locked, locked.status, locked.status, by, note or gettext("Payment received."))
+        reservations_commit(order=locked)
+        outbox_write(kind="order.paid", order=locked, payload={"number": locked.number})
+    order.status, order.paid_at = locked.status, locked.paid_at
+    return True
+
+
+def order_cancel(*, order: Order, by: str, note: str = "") -> Order:
+    """Cancel an unpaid or paid (not yet shipped) order; its stock goes back."""
+    with transaction.atomic():
+        locked = _lock(order)
+        _transition(locked, OrderStatus.CANCELLED, by, note)
+        for reservation in _reservations(locked):
+            reservation_release(reservation=reservation)
+        outbox_write(kind="order.cancelled", order=locked, payload={"number": locked.number})
+    order.status = locked.status
+    return order
+
+
+def order_deliver(*, order: Order, by: str, note: str = "") -> Order:
+    return order_transition(order=order, to=OrderStatus.DELIVERED, by=by, note=note)
+
+
+def _reservations(order: Order) -> list[StockReservation]:
+    return list(
+        StockReservation.objects.filter(order_line__order=order).order_by(
+            "variant_id", "pool_id", "pk"
+        )
+    )
+
+
+def reservations_commit(*, order: Order) -> int:
+    """Commit the order's open reservations (quantity and reserved go down). Returns how many."""
+
+    committed = 0
+    for reservation in _reservations(order):
+        switched = StockReservation.objects.filter(
+            pk=reservation.pk, state=StockReservation.State.OPEN
+        ).update(state=StockReservation.State.COMMITTED, closed_at=timezone.now())
+        if switched:
+            if not stock_commit(
+                variant_id=reservation.variant_id,
+                pool_id=reservation.pool_id,
+                quantity=reservation.quantity,
+            ):
+                logger.error(
+                    "Stock level of variant %s in pool %s did not hold reservation %s",
+                    reservation.variant_id,
+                    reservation.pool_id,
+                    reservation.pk,
+                )
+            committed += 1
+    return committed
+
+
+def reservation_release(*, reservation: StockReservation) -> bool:
+    """Give a reservation's units back; releasing twice is a no-op (returns False).
+
+    An open reservation frees its reserved units; a committed one (the order
+    was paid, then cancelled) puts the units back into the pool.
+    """
+
+    state = (
+        StockReservation.objects.filter(pk=reservation.pk).values_list("state", flat=True).first()
+    )
+    if state is None or state == StockReservation.State.RELEASED:
+        return False
+    switched = StockReservation.objects.filter(pk=reservation.pk, state=state).update(
+        state=StockReservation.State.RELEASED, closed_at=timezone.now()
+    )
+    if not switched:  # another transaction released or committed it first
+        return False
+    if state == StockReservation.State.OPEN:
+        stock_release(
+            variant_id=reservation.variant_id,
+            pool_id=reservation.pool_id,
+            quantity=reservation.quantity,
+        )
+    else:
+        stock_levels_add(
+            StockLevel.objects.filter(
+                variant_id=reservation.variant_id, pool_id=reservation.pool_id
+            ),
+            units=reservation.quantity,
+        )
+    reservation.state = StockReservation.State.RELEASED
+    return True
+
+
+def orders_expire(*, now: datetime | None = None) -> list[str]:
+    """Cancel unpaid orders whose reservations expired; returns their numbers."""
+    now = now or timezone.now()
+    candidates = list(
+        Order.objects.filter(
+            status=OrderStatus.PENDING_PAYMENT,
+            paid_at__isnull=True,
+            reservation_expires_at__lt=now,
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)[:500]
+    )
+    expired = []
+    for order_id in candidates:
+        with transaction.atomic():
+            order = (
+                Order.objects.select_for_update(skip_locked=True)
+                .filter(
+                    pk=order_id,
+                    status=OrderStatus.PENDING_PAYMENT,
+                    paid_at__isnull=True,
+                    reservation_expires_at__lt=now,
+                )
+                .first()
+            )
+            if order is None:
+                continue
+            order_cancel(order=order, by="system", note=gettext("Not paid in time."))
+            expired.append(order.number)
+    return expired
+
+
+def shipment_create(
+    *,
+    order: Order,
+    lines: Mapping[int, int],
+    method_id: int | None,
+    tracking_number: str,
+    by: str,
+    carrier: str = "",
+) -> Shipment:
+    """Ship some quantities of the order's lines; the order becomes (partially) shipped.
+
+    Quantities must be positive and at most what is left to ship of each line.
+    """
+    with transaction.atomic():
+        locked = _lock(order)
+        shippable = {OrderStatus.PAID, OrderStatus.PARTIALLY_SHIPPED}
+        if locked.pays_on_delivery:
+            shippable.add(OrderStatus.PENDING_PAYMENT)
+        if locked.status not in shippable:
+            raise OrderError(
+                "not_shippable",
+                gettext("Order %(number)s cannot be shipped while it is %(status)s.")
+                % {"number": locked.number, "status": OrderStatus(locked.status).label},
+            )
+        remaining = order_remaining_to_ship(locked)
+        wanted = {line_id: quantity for line_id, quantity in lines.items() if quantity}
+        if not wanted:
+            raise OrderError("empty_shipment", gettext("Choose at least one line to ship."))
+        for line_id, quantity in wanted.items():
+            if line_id not in remaining:
+                raise OrderError(
+                    "unknown_line",
+                    gettext("Line %(line)s is not in this order.") % {"line": line_id},
+                )
+            if not isinstance(quantity, int) or quantity < 0 or quantity > remaining[line_id]:
+                raise OrderError(
+                    "invalid_quantity",
+                    gettext("Line %(line)s has %(left)s units left to ship.")
+                    % {"line": line_id, "left": remaining[line_id]},
+                )
+        tracking_number = tracking_number.strip()[:100]
+        url = ""
+        if method_id is not None and tracking_number:
+            url = tracking_url(method_id=method_id, tracking_number=tracking_number)
+        if not carrier and method_id == locked.shipping_method_id:
+            carrier = locked.shipping_carrier
+        shipment = Shipment.objects.create(
+            order=locked,
+            shipping_method_id=method_id,
+            carrier=carrier[:100],
+            tracking_number=tracking_number,
+            tracking_url=url[:500],
+            shipped_at=timezone.now(),
+            created_by=by[:150],
+        )
+        ShipmentLine.objects.bulk_create(
+            [
+                ShipmentLine(shipment=shipment, order_line_id=line_id, quantity=quantity)
+                for line_id, quantity in sorted(wanted.items())
+            ]
+        )
+        # The goods have left: what an order paid on delivery holds is sold now.
+        reservations_commit(order=locked)
+        fully = all(remaining[line_id] == wanted.get(line_id, 0) for line_id in remaining)
+        target = OrderStatus.SHIPPED if fully else OrderStatus.PARTIALLY_SHIPPED
+        if target != locked.status:
+            _transition(locked, target, by, gettext("Shipment %(id)s.") % {"id": shipment.pk})
+        outbox_write(
+            kind="order.shipped",
+            order=locked,
+            payload={"number": locked.number, "shipment": shipment.pk, "complete": fully},
+        )
+    order.status = locked.status
+    return shipment
+
+
+def order_remaining_to_ship(order: Order) -> dict[int, int]:
+    """Line id → units not shipped yet."""
+
+    shipped = dict(
+        ShipmentLine.objects.filter(order_line__order=order)
+        .values("order_line_id")
+        .annotate(units=Sum("quantity"))
+        .values_list("order_line_id", "units")
+    )
+    return {
+        line_id: quantity - int(shipped.get(line_id, 0))
+        for line_id, quantity in order.lines.values_list("pk", "quantity")
+    }
+
+
+def outbox_write(*, kind: str, order: Order | None, payload: dict[str, object]) -> OutboxEvent:
+    """Record work to do after the commit, in the caller's transaction."""
+    return OutboxEvent.objects.create(kind=kind, order=order, payload=payload)
+
+
+def outbox_drain(*, limit: int = 100) -> int:
+    """Hand pending outbox events on (for now: log them) and mark them processed.
+
+    Rows are locked with SKIP LOCKED, so several workers can drain at once.
+    Returns how many were processed.
+    """
+    with transaction.atomic():
+        events = list(
+            OutboxEvent.objects.select_for_update(skip_locked=True)
+            .filter(processed_at__isnull=True)
+            .order_by("pk")[:limit]
+        )
+        now = timezone.now()
+        for event in events:
+            event.attempts += 1
+            logger.info("Outbox event %s %s: %s", event.pk, event.kind, event.payload)
+            event.processed_at = now
+            event.save(update_fields=["attempts", "processed_at"])
+    return len(events)
+
+
+def stock_reconcile(*, fix: bool = False) -> list[StockDrift]:
+    """Stock levels whose ``reserved`` is not the sum of their open reservations.
+
+    With ``fix``, each is corrected through pricing's conditional updates
+    (release the excess, reserve what is missing); a level that cannot hold
+    its open reservations any more stays in the returned list.
+    """
+    drifts = stock_drift()
+    if not fix:
+        return drifts
+
+    unfixed = []
+    for drift in drifts:
+        with transaction.atomic():
+            if drift.level_id == 0:
+                unfixed.append(drift)
+            elif drift.difference > 0:
+                stock_release(
+                    variant_id=drift.variant_id, pool_id=drift.pool_id, quantity=drift.difference
+                )
+            elif (
+                stock_reserve(
+                    variant_id=drift.variant_id,
+                    pool_ids=[drift.pool_id],
+                    quantity=-drift.difference,
+                )
+                is None
+            ):
+                unfixed.append(drift)
+    return unfixed

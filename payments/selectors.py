@@ -1,0 +1,153 @@
+"""Reads for checkout: the payment methods a cart may use, and the full quote."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from decimal import Decimal
+
+from django.db.models import QuerySet
+from django.utils.translation import gettext
+
+from orders.models import Cart, Order
+from orders.quote import (
+    CartQuote,
+    ConversionError,
+    FeeRule,
+    Problem,
+    cart_quote,
+    cart_quote_at_offer_prices,
+    exchange_convert,
+    fee_preview,
+)
+from payments.gateways import GatewayError, gateway_for
+from payments.models import Payment, PaymentMethod
+
+
+@dataclass(frozen=True)
+class PaymentMethodOffer:
+    """A payment method as the checkout shows it: ``fee`` is negative for a discount,
+    in the cart's currency, as the market shows amounts (gross or net)."""
+
+    code: str
+    name: str
+    gateway: str
+    fee: Decimal
+    currency: str
+    pays_on_delivery: bool
+
+
+def fee_rule(method: PaymentMethod, language: str) -> FeeRule:
+    try:
+        pays_on_delivery = gateway_for(method.gateway).pays_on_delivery
+    except GatewayError:
+        pays_on_delivery = False
+    return FeeRule(
+        code=method.code,
+        name=method.name_in(language),
+        fixed=method.fee_fixed,
+        fixed_currency=method.amounts_currency,
+        percent=method.fee_percent,
+        pays_on_delivery=pays_on_delivery,
+    )
+
+
+def _candidates(cart: Cart) -> QuerySet[PaymentMethod]:
+    return PaymentMethod.objects.filter(is_active=True, markets=cart.pricing_market_id).order_by(
+        "position", "code"
+    )
+
+
+def _fits(method: PaymentMethod, cart: Cart, total: Decimal) -> bool:
+    currency = cart.pricing_market.currency
+    if method.currencies and currency not in method.currencies:
+        return False
+    if method.countries and (cart.country_id or "") not in method.countries:
+        return False
+    try:
+        gateway_for(method.gateway)
+    except GatewayError:
+        return False
+    for limit, fits in (
+        (method.min_order_amount, lambda bound: total >= bound),
+        (method.max_order_amount, lambda bound: total <= bound),
+    ):
+        if limit is None:
+            continue
+        try:
+            bound = exchange_convert(limit, method.amounts_currency, currency)
+        except ConversionError:
+            return False
+        if not fits(bound):
+            return False
+    return True
+
+
+def _base_quote(cart: Cart) -> CartQuote:
+    """The cart without a payment fee: what limits and percentage fees apply to."""
+    return cart_quote(cart=cart) if cart.has_address else cart_quote_at_offer_prices(cart=cart)
+
+
+def _shown(quote: CartQuote) -> Decimal:
+    """Items and shipping as the market shows them (gross, or net in net markets)."""
+    amounts = quote.subtotal
+    if quote.shipping is not None:
+        amounts += quote.shipping.amounts
+    return amounts.gross if quote.prices_include_tax else amounts.net
+
+
+def _available(cart: Cart, base: CartQuote) -> list[PaymentMethod]:
+    total = base.total.gross
+    return [method for method in _candidates(cart) if _fits(method, cart, total)]
+
+
+def payment_methods_for(*, cart: Cart) -> list[PaymentMethodOffer]:
+    """The methods the cart may be paid with (market, currency, country, amount), in order."""
+    base = _base_quote(cart)
+    currency = cart.pricing_market.currency
+    offers = []
+    for method in _available(cart, base):
+        rule = fee_rule(method, cart.language)
+        fee = fee_preview(rule, currency=currency, base=_shown(base))
+        if fee is None:
+            continue
+        offers.append(
+            PaymentMethodOffer(
+                code=method.code,
+                name=rule.name,
+                gateway=method.gateway,
+                fee=fee,
+                currency=currency,
+                pays_on_delivery=rule.pays_on_delivery,
+            )
+        )
+    return offers
+
+
+def payment_method_for_cart(*, cart: Cart, code: str) -> PaymentMethod | None:
+    """The active method ``code`` if the cart may use it, else None."""
+    if not isinstance(code, str) or not code or len(code) > 40:
+        return None
+    base = _base_quote(cart)
+    return next((m for m in _available(cart, base) if m.code == code), None)
+
+
+def checkout_quote(*, cart: Cart) -> CartQuote:
+    """Everything the shopper pays with the chosen payment method's fee (if any):
+    lines, shipping, duty, fee, tax and total, with notices and problems."""
+    code = cart.payment_method_code
+    if not code:
+        return cart_quote(cart=cart)
+    method = payment_method_for_cart(cart=cart, code=code)
+    if method is None:
+        quote = cart_quote(cart=cart)
+        problem = Problem(
+            "payment_method_unavailable",
+            gettext("The chosen payment method is not available for this order."),
+            field="payment_method",
+        )
+        return replace(quote, problems=(*quote.problems, problem))
+    return cart_quote(cart=cart, fee=fee_rule(method, cart.language))
+
+
+def order_payments(order: Order) -> QuerySet[Payment]:
+    return Payment.objects.filter(order=order).select_related("method").order_by("pk")

@@ -1,0 +1,224 @@
+"""Checkout and payments: place the order and start paying in one transaction;
+record payments confirmed by the merchant (bank transfer, cash on delivery)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils.translation import gettext
+
+from orders.cart import cart_payment_method_record
+from orders.errors import (
+    CartError,
+    CheckoutError,
+    NotEnoughStock,
+    OrderError,
+    OrderNotPlaceable,
+    QuoteChanged,
+)
+from orders.models import Cart, Order, OrderStatus
+from orders.quote import CartQuote
+from orders.services import order_cancel, order_mark_paid, order_place
+from payments.gateways import GatewayError, NextAction, gateway_for
+from payments.models import Payment, PaymentMethod, PaymentStatus, PaymentTransaction
+from payments.selectors import checkout_quote, payment_method_for_cart
+from pricing.money import quantize
+
+__all__ = [
+    "CheckoutError",
+    "CheckoutResult",
+    "NotEnoughStock",
+    "OrderNotPlaceable",
+    "PaymentError",
+    "QuoteChanged",
+    "cart_payment_method_set",
+    "checkout_complete",
+    "order_payment_cancel",
+    "payment_confirm_received",
+    "payment_start",
+]
+
+
+class PaymentError(CheckoutError):
+    """The payment method cannot be used or the gateway refused."""
+
+    code = "payment_failed"
+
+
+@dataclass(frozen=True)
+class CheckoutResult:
+    order: Order
+    payment: Payment
+    next_action: NextAction
+
+
+def cart_payment_method_set(*, cart: Cart, code: str) -> None:
+    """Choose a payment method offered for the cart; CartError when it is not."""
+    if payment_method_for_cart(cart=cart, code=code) is None:
+        raise CartError(
+            "unknown_payment_method",
+            gettext("This payment method is not available for your order."),
+            field="payment_method",
+        )
+    cart_payment_method_record(cart=cart, code=code)
+
+
+def checkout_complete(
+    *, cart: Cart, payment_method_code: str, expected_total: Decimal | None = None
+) -> CheckoutResult:
+    """Place the cart's order and start its payment, all in one transaction.
+
+    The quote is computed again; the order is refused when it has problems
+    (OrderNotPlaceable) or its total is not ``expected_total`` (QuoteChanged).
+    Stock is reserved (NotEnoughStock names the SKU), the payment started
+    with the method's gateway, an outbox event written and the cart closed.
+    On any error nothing is stored.
+    """
+    with transaction.atomic():
+        method = payment_method_for_cart(cart=cart, code=payment_method_code)
+        if method is None:
+            raise PaymentError(
+                gettext("This payment method is not available for your order."),
+                code="payment_method_unavailable",
+            )
+        try:
+            cart_payment_method_record(cart=cart, code=method.code)
+        except CartError as error:
+            raise CheckoutError(error.message, code=error.code) from error
+        quote = checkout_quote(cart=cart)
+        if not quote.is_placeable:
+            _raise_not_placeable(quote)
+        if expected_total is not None and quote.total.gross != expected_total:
+            raise QuoteChanged(
+                expected=expected_total, actual=quote.total.gross, currency=quote.currency
+            )
+        gateway = _gateway(method)
+        order = order_place(
+            cart=cart,
+            quote=quote,
+            payment_method_code=method.code,
+            payment_method_name=method.name_in(cart.language),
+            pays_on_delivery=gateway.pays_on_delivery,
+            reservation_minutes=method.reservation_minutes,
+        )
+        payment, action = payment_start(order=order, method=method)
+    return CheckoutResult(order=order, payment=payment, next_action=action)
+
+
+def _raise_not_placeable(quote: CartQuote) -> None:
+    """NotEnoughStock when stock is all that is missing (someone bought it meanwhile)."""
+    if quote.problems and all(p.code == "not_enough_stock" for p in quote.problems):
+        field = quote.problems[0].field
+        line = next((line for line in quote.lines if f"line:{line.line_id}" == field), None)
+        if line is not None:
+            raise NotEnoughStock(sku=line.sku, requested=line.quantity)
+    raise OrderNotPlaceable(quote.problems)
+
+
+def _gateway(method: PaymentMethod):  # type: ignore[no-untyped-def]
+    try:
+        return gateway_for(method.gateway)
+    except GatewayError as error:
+        raise PaymentError(error.message, code=error.code) from error
+
+
+def payment_start(*, order: Order, method: PaymentMethod) -> tuple[Payment, NextAction]:
+    """Open a payment of the order's total with ``method`` and ask its gateway what
+    the shopper does next."""
+    gateway = _gateway(method)
+    with transaction.atomic():
+        payment = Payment.objects.create(
+            order=order,
+            method=method,
+            gateway=method.gateway,
+            amount=quantize(order.total_gross, order.currency),
+            currency=order.currency,
+            reference=order.number,
+        )
+        try:
+            action = gateway.start(payment=payment)
+        except GatewayError as error:
+            raise PaymentError(error.message, code=error.code) from error
+        PaymentTransaction.objects.create(
+            payment=payment,
+            kind=PaymentTransaction.Kind.START,
+            amount=payment.amount,
+            reference=payment.reference,
+            data={"next_action": action.kind},
+        )
+    return payment, action
+
+
+def payment_confirm_received(*, order: Order, by: str) -> Payment:
+    """The merchant received the money (bank transfer arrived, cash collected).
+
+    Marks the payment and the order paid and commits the reserved stock.
+    Idempotent: confirming a paid order again changes nothing and returns
+    its payment. A cancelled order cannot be paid (PaymentError).
+    """
+    with transaction.atomic():
+        payment = (
+            Payment.objects.select_for_update()
+            .filter(order=order)
+            .exclude(status__in=[PaymentStatus.FAILED, PaymentStatus.CANCELLED])
+            .select_related("order__seller")
+            .order_by("-pk")
+            .first()
+        )
+        if payment is None:
+            raise PaymentError(
+                gettext("Order %(number)s has no payment waiting.") % {"number": order.number},
+                code="no_payment",
+            )
+        if payment.status != PaymentStatus.PENDING:
+            return payment
+        result = _gateway(payment.method).confirm(payment=payment, data={})
+        if not result.paid:
+            raise PaymentError(gettext("The payment is not complete."), code="not_paid")
+        try:
+            order_mark_paid(order=order, by=by, note=gettext("Payment received."))
+        except OrderError as error:
+            raise PaymentError(error.message, code=error.code) from error
+        payment.status = PaymentStatus.PAID
+        payment.save(update_fields=["status", "updated_at"])
+        PaymentTransaction.objects.create(
+            payment=payment,
+            kind=PaymentTransaction.Kind.CAPTURE,
+            amount=payment.amount,
+            reference=result.reference or payment.reference,
+            by=by[:150],
+        )
+    return payment
+
+
+def order_payment_cancel(*, order: Order, by: str, note: str = "") -> Order:
+    """Cancel the order (stock goes back) and its payments: waiting ones are
+    cancelled, received ones become due for refund."""
+    with transaction.atomic():
+        try:
+            order_cancel(order=order, by=by, note=note)
+        except OrderError as error:
+            raise PaymentError(error.message, code=error.code) from error
+        for payment in Payment.objects.select_for_update().filter(order=order).order_by("pk"):
+            if payment.status == PaymentStatus.PENDING:
+                payment.status = PaymentStatus.CANCELLED
+                kind = PaymentTransaction.Kind.CANCEL
+            elif payment.status == PaymentStatus.PAID:
+                result = _gateway(payment.method).refund(payment=payment, amount=payment.amount)
+                payment.status = PaymentStatus.REFUND_DUE
+                kind = PaymentTransaction.Kind.REFUND
+                if result.paid:
+                    payment.status = PaymentStatus.REFUNDED
+            else:
+                continue
+            payment.save(update_fields=["status", "updated_at"])
+            PaymentTransaction.objects.create(
+                payment=payment, kind=kind, amount=payment.amount, by=by[:150], data={"note": note}
+            )
+    return order
+
+
+def order_is_awaiting_payment(order: Order) -> bool:
+    return order.paid_at is None and order.status != OrderStatus.CANCELLED
