@@ -16,7 +16,6 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from django.utils.translation import gettext
 
@@ -32,13 +31,11 @@ from pricing.tax import MissingTaxRate
 from shipping.selectors import (
     CustomsLine,
     Destination,
+    ShippingOption,
     crosses_customs_border,
     duty_quote,
     shipping_options,
 )
-
-if TYPE_CHECKING:
-    from shipping.selectors import Destination, ShippingOption
 
 logger = logging.getLogger(__name__)
 
