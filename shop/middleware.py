@@ -14,6 +14,7 @@ from django.http import (
     HttpResponse,
     HttpResponseBadRequest,
     HttpResponseRedirect,
+    JsonResponse,
 )
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
@@ -23,6 +24,9 @@ from shop.market_resolution import choose_market, is_crawler
 from shop.models import Customer
 from shop.request_memo import request_scope
 from shop.selectors import market_directory
+
+# Programs call these paths: they get JSON errors, never an HTML page.
+API_PATH = "/api/"
 
 
 class MalformedInputMiddleware:
@@ -37,11 +41,25 @@ class MalformedInputMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        is_api = request.path_info.startswith(API_PATH)
         if not _is_clean_path(request):
+            if is_api:
+                return JsonResponse(
+                    {"code": "not_found", "message": "No API address has these characters."},
+                    status=404,
+                )
             raise Http404("The address contains characters no page has.")
         if not _is_clean_encoded(request.META.get("QUERY_STRING", "")) or not _is_clean_form(
             request
         ):
+            if is_api:
+                return JsonResponse(
+                    {
+                        "code": "malformed_request",
+                        "message": "The query contains characters that are not allowed.",
+                    },
+                    status=400,
+                )
             return HttpResponseBadRequest(
                 "Bad request: the query or form contains characters that are not allowed.",
                 content_type="text/plain; charset=utf-8",

@@ -6,6 +6,8 @@ from shop import views
 
 # The project's URLs wire the apps by dotted path: the core imports none of them.
 
+handler404 = "shop.views.not_found"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", views.healthz, name="healthz"),

@@ -13,9 +13,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
+from django.views.defaults import page_not_found
 
 from shop.health import public_report, readiness_report, status_report
-from shop.middleware import set_market_cookie
+from shop.middleware import API_PATH, set_market_cookie
 from shop.selectors import market_directory
 
 
@@ -78,3 +79,13 @@ def robots_txt(request: HttpRequest) -> HttpResponse:
         f"Sitemap: {request.build_absolute_uri('/sitemap.xml')}",
     ]
     return HttpResponse("\n".join(lines) + "\n", content_type="text/plain")
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """404: JSON for API callers, the shop's page for people."""
+    if request.path_info.startswith(API_PATH):
+        return JsonResponse(
+            {"code": "not_found", "message": _("There is nothing at this API address.")},
+            status=404,
+        )
+    return page_not_found(request, exception)

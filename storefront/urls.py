@@ -3,6 +3,7 @@
 from django.urls import include, path, re_path
 
 from storefront import sitemaps, views
+from storefront.api import api
 
 market_patterns = [
     path("", views.home, name="home"),
@@ -13,6 +14,7 @@ market_patterns = [
 ]
 
 urlpatterns = [
+    path("api/storefront/v1/", api.urls),
     path("sitemap.xml", sitemaps.index, name="sitemap-index"),
     path("sitemap-<str:section>.xml", sitemaps.section, name="sitemap-section"),
     re_path(r"^(?P<prefix>[a-z]{2,3}-[a-z]{2})/", include((market_patterns, "storefront"))),

@@ -57,3 +57,15 @@ def demo_shop(
     catalog_refresh()
     cache.clear()
     return demo_markets
+
+
+@pytest.fixture
+def checkout_shop(demo_shop: dict[str, Market]) -> dict[str, Market]:
+    """The demo shop with delivery, rates, duty rules and payment methods: ready to sell."""
+    from payments.demo import payments_demo_setup
+    from shipping.demo import shipping_demo_setup
+
+    shipping_demo_setup()
+    payments_demo_setup()
+    cache.clear()
+    return demo_shop
