@@ -14,6 +14,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -192,3 +193,53 @@ def test_cache_versions_are_unknown_when_a_plain_cache_fails(settings, caplog):
     assert shown == {versions.CATALOGUE: versions.UNKNOWN, versions.MARKETS: versions.UNKNOWN}
     assert not versions.is_known(shown)
     assert "Cache versions unreadable" in caplog.text
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
+def test_a_shopper_buys_through_the_api_while_redis_is_frozen(checkout_shop, private_redis, client):
+    """Carts, orders, reservations and the events an order starts live in PostgreSQL."""
+    from orders.models import Order, OrderStatus, OutboxEvent
+
+    api = "/api/storefront/v1"
+    private_redis.freeze()
+    try:
+        started = time.monotonic()
+        created = client.post(f"{api}/carts", {"market": "de-de"}, content_type="application/json")
+        assert created.status_code == 201
+        cart_id, token = created.json()["id"], created.json()["token"]
+        auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+
+        def call(method: str, path: str, body: object = None):
+            return getattr(client, method)(
+                f"{api}/carts/{cart_id}{path}",
+                data=body if body is not None else {},
+                content_type="application/json",
+                **auth,
+            )
+
+        assert call("post", "/lines", {"sku": "KRV-TEE-M", "quantity": 2}).status_code == 201
+        address = {
+            "first_name": "Erika",
+            "last_name": "Mustermann",
+            "email": "erika@example.com",
+            "line1": "Unter den Linden 1",
+            "city": "Berlin",
+            "postal_code": "10117",
+            "country": "DE",
+        }
+        assert call("put", "/shipping-address", address).status_code == 200
+        method = call("get", "/shipping-methods").json()[0]
+        assert call("put", "/shipping-method", {"id": method["id"]}).status_code == 200
+        placed = call("post", "/checkout", {"payment_method": "bank-transfer"})
+        seconds = time.monotonic() - started
+    finally:
+        private_redis.thaw()
+
+    assert placed.status_code == 201, placed.content
+    order = Order.objects.get(number=placed.json()["number"])
+    assert order.status == OrderStatus.PENDING_PAYMENT
+    assert order.total_gross == Decimal("65.70")
+    # the work the order starts waits in the database for the worker
+    assert OutboxEvent.objects.filter(order=order).exists()
+    assert seconds < 10 * FAST_SECONDS
