@@ -40,6 +40,7 @@ from orders.quote import Amounts, CartQuote
 from orders.selectors import cart_for_token, cart_shipping_options
 from payments.selectors import checkout_quote, payment_methods_for
 from payments.services import cart_payment_method_set, checkout_complete
+from pricing.money import quantize
 from shop.models import Market
 from shop.selectors import market_directory
 
@@ -361,7 +362,9 @@ def _cart_out(cart: Cart, quote: CartQuote) -> CartOut:
             subtotal=_amounts(quote.subtotal),
             shipping=None if shipping is None else _amounts(shipping.amounts),
             duty=DutyOut(
-                mode=quote.duty.mode, amount=str(quote.duty.charged), notice=quote.duty.notice
+                mode=quote.duty.mode,
+                amount=str(quantize(quote.duty.charged, quote.currency)),
+                notice=quote.duty.notice,
             ),
             payment_fee=None if fee is None else _amounts(fee.amounts),
             total=_amounts(quote.total),

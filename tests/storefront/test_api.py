@@ -237,3 +237,14 @@ def test_unknown_api_addresses_answer_json_not_a_page(client):
 
     assert (unknown.status_code, unknown.json()["code"]) == (404, "not_found")
     assert (malformed.status_code, malformed.json()["code"]) == (400, "malformed_request")
+
+
+def test_messages_come_in_the_carts_language(client):
+    shopper = berlin_cart(client)
+
+    refused = shopper.cart("/lines", "post", {"sku": "NO-SUCH-SKU", "quantity": 1})
+    methods = shopper.cart("/payment-methods").json()
+
+    assert "bank-transfer" in {method["code"] for method in methods}
+    assert next(m["name"] for m in methods if m["code"] == "bank-transfer") == "Banküberweisung"
+    assert refused.json()["message"] != "" and "NO-SUCH-SKU" in refused.json()["message"]
