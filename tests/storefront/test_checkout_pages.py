@@ -8,6 +8,8 @@ from decimal import Decimal
 import pytest
 from django.core.cache import cache
 from django.test import Client
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from orders.models import Cart, Order, OrderStatus
 from payments.demo import payments_demo_setup
@@ -499,3 +501,36 @@ def test_each_checkout_step_stays_within_its_query_budget(django_assert_max_num_
     for client in (one_line, two_lines):
         counts = walk_checkout(client, django_assert_max_num_queries)
         assert len(counts) == 5
+
+
+# --- Hostile form posts -------------------------------------------------------------------------
+
+HOSTILE = st.one_of(
+    st.text(max_size=40),
+    st.sampled_from(["", "0", "-1", "1e9", "99999999999999999999999", "NaN", "Infinity", "1,5"]),
+    st.text(min_size=5000, max_size=5000, alphabet="x"),
+)
+FORMS = {
+    "/de-de/cart/add/": ("sku", "quantity"),
+    "/de-de/cart/update/": ("line", "quantity", "remove"),
+    "/de-de/checkout/": ("country", "postal_code", "region", "district", "email", "refresh"),
+    "/de-de/checkout/shipping/": ("shipping_method",),
+    "/de-de/checkout/payment/": ("payment_method",),
+    "/de-de/checkout/place/": ("expected_total",),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("url", list(FORMS))
+def test_no_checkout_form_answers_5xx_to_any_input(url):
+    client = Client()
+    add_to_cart(client, "de-de")
+    client.post("/de-de/checkout/", BERLIN)
+
+    @settings(max_examples=25, deadline=None, derandomize=True)
+    @given(values=st.fixed_dictionaries(dict.fromkeys(FORMS[url], HOSTILE)))
+    def check(values: dict[str, str]) -> None:
+        response = client.post(url, values, headers={"Origin": "http://testserver"})
+        assert response.status_code < 500, (url, values)
+
+    check()
