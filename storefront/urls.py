@@ -2,7 +2,7 @@
 
 from django.urls import include, path, re_path
 
-from storefront import sitemaps, views
+from storefront import checkout_views, sitemaps, views
 from storefront.api import api
 
 market_patterns = [
@@ -11,6 +11,15 @@ market_patterns = [
     path("p/<str:slug>/", views.product, name="product"),
     path("sku/<str:sku>/", views.sku_redirect, name="sku"),
     path("search/", views.search, name="search"),
+    path("cart/", checkout_views.cart_page, name="cart"),
+    path("cart/add/", checkout_views.cart_add, name="cart-add"),
+    path("cart/update/", checkout_views.cart_update, name="cart-update"),
+    path("checkout/", checkout_views.checkout_address, name="checkout-address"),
+    path("checkout/shipping/", checkout_views.checkout_shipping, name="checkout-shipping"),
+    path("checkout/payment/", checkout_views.checkout_payment, name="checkout-payment"),
+    path("checkout/review/", checkout_views.checkout_review, name="checkout-review"),
+    path("checkout/place/", checkout_views.checkout_place, name="checkout-place"),
+    path("order/<str:number>/", checkout_views.order_confirmation, name="order"),
 ]
 
 urlpatterns = [
