@@ -33,6 +33,9 @@ from typing import Any
 
 import psutil
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench import checkout as checkout_bench
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = ROOT / "bench" / "results"
 BENCH_DATABASE = "kervan_bench"
@@ -44,6 +47,7 @@ ROOT_CATEGORY = "clothing"
 SEARCH_TERMS = {"de": "baumwolle", "en": "cotton", "tr": "pamuk", "fr": "coton"}
 PAGES = ("home", "category", "product", "search")
 PAGE_CACHE_MODES = ("off", "on")
+SECTIONS = ("pages", "checkout")
 
 # From the project brief: django-oscar on comparable hardware, and our targets.
 REFERENCE = {
@@ -97,9 +101,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Load average {load_before[0]:.2f} before the run: other work may skew the numbers.")
     with _phase("Database and catalogue"):
         seed_seconds = _seed_once(options.products)
-    pages = _pages(_page_cache_modes())
-    with _phase("Queries per page (in-process)"):
-        _count_queries(pages)
+    pages = _pages(_page_cache_modes()) if "pages" in options.sections else []
+    if pages:
+        with _phase("Queries per page (in-process)"):
+            _count_queries(pages)
     connections.close_all()
 
     for mode in PAGE_CACHE_MODES:
@@ -121,14 +126,68 @@ def main(argv: list[str] | None = None) -> int:
             finally:
                 server.stop()
 
+    plan = _checkout(options) if "checkout" in options.sections else None
+
     results = _results(options, pages, started, load_before, seed_seconds)
+    if plan is not None:
+        results["checkout"] = checkout_bench.results(plan)
     output = Path(options.output)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     print()
-    print(_table(pages))
+    if pages:
+        print(_table(pages))
+    if plan is not None:
+        print()
+        print(checkout_bench.table(plan))
     print(f"\nWritten to {output.relative_to(ROOT) if output.is_relative_to(ROOT) else output}")
-    return 1 if any(page.errors or page.status != 200 for page in pages) else 0
+    failed = any(page.errors or page.status != 200 for page in pages)
+    return 1 if failed or (plan is not None and checkout_bench.failed(plan)) else 0
+
+
+def _checkout(options: argparse.Namespace) -> checkout_bench.Plan:
+    """The checkout section: add to cart, the cart, orders with parallel buyers, a race."""
+    from django.db import connections
+
+    with _phase("Checkout: stock and queries per call (in-process)"):
+        plan = checkout_bench.prepare()
+        checkout_bench.count_queries(plan)
+        before = checkout_bench.stock_snapshot(plan)
+        since = checkout_bench.last_order_id()
+    connections.close_all()
+
+    def report(call: checkout_bench.Call) -> None:
+        unit = "orders/s" if call.unit == "order" else "req/s"
+        print(
+            f"  {call.name:16} {call.requests_per_second:7.1f} {unit:8}"
+            f"  p95 {call.latency_ms.get('p95', 0):7.1f} ms  errors {call.errors}",
+            flush=True,
+        )
+
+    server = _Gunicorn(workers=options.workers, environment={"STOREFRONT_CACHE_SECONDS": "0"})
+    with _phase("Checkout load (page cache off)"):
+        try:
+            server.start()
+            checkout_bench.load(
+                server.port,
+                plan,
+                requests=options.requests,
+                orders=options.orders,
+                warmup=options.warmup,
+                concurrency=options.concurrency,
+                time_limit=options.time_limit,
+                report=report,
+            )
+            race = checkout_bench.contend(server.port, plan)
+            print(
+                f"  contention: {race.orders} orders for the last {race.units} units "
+                f"({race.refused_not_enough_stock} refused, {race.errors} errors)",
+                flush=True,
+            )
+        finally:
+            server.stop()
+    checkout_bench.oversold(plan, before, since)
+    return plan
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
@@ -141,6 +200,20 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         "--time-limit", type=float, default=20.0, help="seconds at most per page (cap)"
     )
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument(
+        "--orders",
+        type=int,
+        default=200,
+        help="orders placed by the parallel buyers, for the whole flow and again for "
+        "the checkout call alone",
+    )
+    parser.add_argument(
+        "--sections",
+        nargs="+",
+        choices=SECTIONS,
+        default=list(SECTIONS),
+        help="what to measure (default: both)",
+    )
     parser.add_argument("--output", default=str(RESULTS_DIR / "latest.json"))
     parser.add_argument(
         "--fresh",
@@ -148,7 +221,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         help=f"drop and re-seed the embedded {BENCH_DATABASE} database first",
     )
     options = parser.parse_args(argv)
-    for name in ("products", "requests", "concurrency", "workers"):
+    for name in ("products", "requests", "concurrency", "workers", "orders"):
         if getattr(options, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
     if not 0 < options.time_limit <= 300:
@@ -552,7 +625,7 @@ def _results(
         },
         "pages": [asdict(page) for page in pages],
         "reference": REFERENCE,
-        "targets": TARGETS,
+        "targets": {**TARGETS, **checkout_bench.TARGETS},
     }
 
 

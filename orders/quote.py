@@ -13,8 +13,8 @@ so ``net + tax == gross`` holds for every item and for the total.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from django.utils.translation import gettext
@@ -223,6 +223,13 @@ def exchange_convert(amount: Decimal, from_currency: str, to_currency: str) -> D
 def line_names(variant_ids: Sequence[int], language: str) -> dict[int, str]:
     """Each variant's name in ``language``: the product's name and its options."""
     variants = Variant.objects.filter(pk__in=variant_ids).prefetch_related("option_values")
+    return _names(list(variants), language)
+
+
+def _names(variants: Sequence[Variant], language: str) -> dict[int, str]:
+    """``line_names`` for variants whose option values are prefetched (one query)."""
+    if not variants:
+        return {}
     product_ids = {variant.product_id for variant in variants}
     texts: dict[int, dict[str, str]] = {}
     for product_id, text_language, name in ProductTranslation.objects.filter(
@@ -243,13 +250,15 @@ def ship_from_pools(lines: Sequence[CartLine], market_id: int) -> dict[int, tupl
     """Line id → (pool id, pool country): the first of the market's pools holding the line."""
 
     pool_ids = market_pricing(market_id).pool_ids
-    countries = dict(StockPool.objects.filter(pk__in=pool_ids).values_list("pk", "country_id"))
+    countries: dict[int, str | None] = {}
     free: dict[tuple[int, int], int] = {}
-    for variant_id, pool_id, quantity, reserved in StockLevel.objects.filter(
+    levels = StockLevel.objects.filter(
         variant_id__in=[line.variant_id for line in lines], pool_id__in=pool_ids
-    ).values_list("variant_id", "pool_id", "quantity", "reserved"):
+    ).values_list("variant_id", "pool_id", "pool__country_id", "quantity", "reserved")
+    for variant_id, pool_id, country, quantity, reserved in levels if lines else ():
         free[(variant_id, pool_id)] = quantity - reserved
-    chosen: dict[int, tuple[int | None, str]] = {}
+        countries[pool_id] = country
+    picked: dict[int, int | None] = {}
     for line in lines:
         pool = next(
             (p for p in pool_ids if free.get((line.variant_id, p), 0) >= line.quantity),
@@ -257,8 +266,14 @@ def ship_from_pools(lines: Sequence[CartLine], market_id: int) -> dict[int, tupl
         )
         if pool is None and pool_ids:
             pool = pool_ids[0]
-        chosen[line.pk] = (pool, (countries.get(pool) or "") if pool else "")
-    return chosen
+        picked[line.pk] = pool
+    unknown = {pool for pool in picked.values() if pool and pool not in countries}
+    if unknown:  # a pool holding none of the lines: its country is not in the levels read
+        countries.update(StockPool.objects.filter(pk__in=unknown).values_list("pk", "country_id"))
+    return {
+        line_id: (pool, (countries.get(pool) or "") if pool else "")
+        for line_id, pool in picked.items()
+    }
 
 
 @dataclass
@@ -272,17 +287,34 @@ class _Draft:
     problems: list[Problem] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)
     crossing: dict[int, bool] = field(default_factory=dict)
+    delivery: _Delivery | None = None
+
+
+@dataclass(frozen=True)
+class _Delivery:
+    """Customs crossings, the shipping option and duty: the same with or without a fee."""
+
+    crossing: dict[int, bool]
+    option: ShippingOption | None
+    duty: QuoteDuty
+    problems: tuple[Problem, ...]
 
 
 def _prepare(cart: Cart) -> _Draft:
     """Lines, offers, names and ship-from pools; problems of the lines themselves."""
     market = cart.pricing_market
-    lines = list(cart.lines.select_related("variant__product").order_by("id"))
+    lines = list(
+        cart.lines.select_related("variant__product")
+        .prefetch_related("variant__option_values")
+        .order_by("id")
+    )
     variant_ids = [line.variant_id for line in lines]
     draft = _Draft(
         lines=lines,
         offers=offers_for(variant_ids, cart_price_context(cart)),
-        names=line_names(variant_ids, cart.language),
+        names=_names(
+            list({line.variant_id: line.variant for line in lines}.values()), cart.language
+        ),
         pools=ship_from_pools(lines, market.pk),
     )
     if market.seller_id is None:
@@ -313,28 +345,62 @@ def cart_quote(*, cart: Cart, fee: FeeRule | None = None) -> CartQuote:
     (no address, no shipping method, out of stock, a missing tax rate…) is
     listed in ``problems`` with a code and a message.
     """
+    return _quote(cart, _prepare(cart), fee)
+
+
+def cart_quote_and_fee(
+    *, cart: Cart, fee_for: Callable[[CartQuote], FeeRule | None]
+) -> tuple[CartQuote, CartQuote | None]:
+    """``cart_quote`` without a fee, then with the fee rule ``fee_for`` picks from it
+    (None when it picks none): the cart, its stock and shipping are read once."""
+    draft = _prepare(cart)
+    base = _quote(cart, draft, None)
+    fee = fee_for(base)
+    return base, None if fee is None else _quote(cart, draft, fee)
+
+
+def _delivery(cart: Cart, draft: _Draft) -> _Delivery:
+    """Which lines cross a customs border, the chosen shipping option and the duty."""
+    lines, offers, pools = draft.lines, draft.offers, draft.pools
+    destination = cart.country_id or ""
+    scratch = replace(draft, problems=[], notices=[], crossing={})
+    crosses = {
+        country: crosses_customs_border(country, destination)
+        for country in {pools[line.pk][1] for line in lines}
+        if country
+    }
+    for line in lines:
+        scratch.crossing[line.pk] = crosses.get(pools[line.pk][1], False)
+    shown = {line.pk: _shown_total(offers[line.variant_id], line.quantity) for line in lines}
+    option = _shipping_option(cart, lines, offers, shown, scratch)
+    duty = _duty(cart, scratch, option.price if option else ZERO)
+    return _Delivery(scratch.crossing, option, duty, tuple(scratch.problems))
+
+
+def _quote(cart: Cart, prepared: _Draft, fee: FeeRule | None) -> CartQuote:
+    """The quote from a prepared draft, which it leaves as it was (but for ``delivery``)."""
     market = cart.pricing_market
     currency = market.currency
-    draft = _prepare(cart)
+    draft = replace(prepared, problems=list(prepared.problems), notices=list(prepared.notices))
     if not cart.has_address:
         draft.problems.append(
             Problem("no_address", gettext("Enter the shipping address."), field="address")
         )
         return _offer_price_quote(cart, draft)
-    lines, offers, pools = draft.lines, draft.offers, draft.pools
+    lines, offers = draft.lines, draft.offers
     seller = market.seller
     destination = cart.country_id or ""
 
-    for line in lines:
-        pool_country = pools[line.pk][1]
-        draft.crossing[line.pk] = bool(pool_country) and crosses_customs_border(
-            pool_country, destination
-        )
+    if prepared.delivery is None:
+        prepared.delivery = _delivery(cart, prepared)
+    delivery = prepared.delivery
+    draft.crossing = dict(delivery.crossing)
+    draft.problems.extend(delivery.problems)
     crossing = draft.crossing
     shown = {line.pk: _shown_total(offers[line.variant_id], line.quantity) for line in lines}
-    shipping_option = _shipping_option(cart, lines, offers, shown, draft)
+    shipping_option = delivery.option
     shipping_price = shipping_option.price if shipping_option else ZERO
-    duty = _duty(cart, draft, shipping_price)
+    duty = delivery.duty
     fee_amount = _fee_amount(fee, currency, sum(shown.values(), ZERO) + shipping_price, draft)
     any_crossing = any(crossing.values())
 

@@ -15,6 +15,7 @@ from orders.quote import (
     FeeRule,
     Problem,
     cart_quote,
+    cart_quote_and_fee,
     cart_quote_at_offer_prices,
     exchange_convert,
     fee_preview,
@@ -134,19 +135,39 @@ def payment_method_for_cart(*, cart: Cart, code: str) -> PaymentMethod | None:
 def checkout_quote(*, cart: Cart) -> CartQuote:
     """Everything the shopper pays with the chosen payment method's fee (if any):
     lines, shipping, duty, fee, tax and total, with notices and problems."""
-    code = cart.payment_method_code
+    return checkout_quote_for(cart=cart, code=cart.payment_method_code)[0]
+
+
+def checkout_quote_for(*, cart: Cart, code: str) -> tuple[CartQuote, PaymentMethod | None]:
+    """``checkout_quote`` as if method ``code`` were chosen, and the method.
+
+    The method is None when the cart may not use it (the quote then carries
+    the ``payment_method_unavailable`` problem) or when ``code`` is empty.
+    The cart is priced once: the fee's base and limits come from the same
+    reading of lines, stock and shipping as the quote.
+    """
     if not code:
-        return cart_quote(cart=cart)
-    method = payment_method_for_cart(cart=cart, code=code)
-    if method is None:
-        quote = cart_quote(cart=cart)
+        return cart_quote(cart=cart), None
+    chosen: list[PaymentMethod] = []
+
+    def fee_for(base: CartQuote) -> FeeRule | None:
+        if not isinstance(code, str) or len(code) > 40:
+            return None
+        method = next((m for m in _available(cart, base) if m.code == code), None)
+        if method is None:
+            return None
+        chosen.append(method)
+        return fee_rule(method, cart.language)
+
+    base, quote = cart_quote_and_fee(cart=cart, fee_for=fee_for)
+    if quote is None:
         problem = Problem(
             "payment_method_unavailable",
             gettext("The chosen payment method is not available for this order."),
             field="payment_method",
         )
-        return replace(quote, problems=(*quote.problems, problem))
-    return cart_quote(cart=cart, fee=fee_rule(method, cart.language))
+        return replace(base, problems=(*base.problems, problem)), None
+    return quote, chosen[0]
 
 
 def order_payments(order: Order) -> QuerySet[Payment]:

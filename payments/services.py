@@ -23,7 +23,7 @@ from orders.quote import CartQuote
 from orders.services import order_cancel, order_mark_paid, order_place
 from payments.gateways import GatewayError, NextAction, gateway_for
 from payments.models import Payment, PaymentMethod, PaymentStatus, PaymentTransaction
-from payments.selectors import checkout_quote, payment_method_for_cart
+from payments.selectors import checkout_quote_for, payment_method_for_cart
 from pricing.money import quantize
 
 __all__ = [
@@ -77,7 +77,9 @@ def checkout_complete(
     On any error nothing is stored.
     """
     with transaction.atomic():
-        method = payment_method_for_cart(cart=cart, code=payment_method_code)
+        # The cart's row is locked before it is read, so the quote is what gets ordered.
+        list(Cart.objects.select_for_update().filter(pk=cart.pk).values_list("pk", flat=True))
+        quote, method = checkout_quote_for(cart=cart, code=payment_method_code)
         if method is None:
             raise PaymentError(
                 gettext("This payment method is not available for your order."),
@@ -87,7 +89,6 @@ def checkout_complete(
             cart_payment_method_record(cart=cart, code=method.code)
         except CartError as error:
             raise CheckoutError(error.message, code=error.code) from error
-        quote = checkout_quote(cart=cart)
         if not quote.is_placeable:
             _raise_not_placeable(quote)
         if expected_total is not None and quote.total.gross != expected_total:
