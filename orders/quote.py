@@ -19,7 +19,7 @@ from decimal import Decimal
 
 from django.utils.translation import gettext
 
-from catalog.models import ProductTranslation, Variant, translated
+from catalog.models import Product, ProductTranslation, Variant, translated
 from orders.models import Cart, CartLine
 from pricing.checkout_tax import InvalidVatNumber, TaxableItem, checkout_tax
 from pricing.models import StockLevel, StockPool
@@ -291,7 +291,12 @@ def _prepare(cart: Cart) -> _Draft:
         )
     if not lines:
         draft.problems.append(Problem("empty_cart", gettext("Your cart is empty.")))
-    _check_lines(lines, draft.offers, draft)
+    visible = set(
+        Product.objects.visible_in(cart.country_id or market.default_country_id)
+        .filter(pk__in={line.variant.product_id for line in lines})
+        .values_list("pk", flat=True)
+    )
+    _check_lines(lines, draft.offers, draft, visible)
     if cart.repriced_from_id and cart.repriced_from_id != market.pk:
         draft.notices.append(_repriced_notice(cart))
     return draft
@@ -446,11 +451,23 @@ def _shown_total(offer: Offer, quantity: int) -> Decimal:
     return ZERO if price is None else price * quantity
 
 
-def _check_lines(lines: Sequence[CartLine], offers: dict[int, Offer], draft: _Draft) -> None:
+def _check_lines(
+    lines: Sequence[CartLine], offers: dict[int, Offer], draft: _Draft, visible: set[int]
+) -> None:
+    """Problems of the lines: not sold here (no price, inactive, or the product is
+    unpublished or hidden in the destination country) and not enough stock."""
     for line in lines:
         offer = offers[line.variant_id]
         sku = line.variant.sku
-        if offer.availability == Availability.NOT_SOLD or not line.variant.is_active:
+        if line.variant.product_id not in visible:
+            draft.problems.append(
+                Problem(
+                    "not_sold_here",
+                    gettext("%(sku)s is not available in this country.") % {"sku": sku},
+                    field=f"line:{line.pk}",
+                )
+            )
+        elif offer.availability == Availability.NOT_SOLD or not line.variant.is_active:
             draft.problems.append(
                 Problem(
                     "not_sold_here",
