@@ -8,6 +8,15 @@ fee rule comes from the caller (``payments``), which knows the methods.
 
 Totals: each item is rounded on its own (by ``checkout_tax``), then summed,
 so ``net + tax == gross`` holds for every item and for the total.
+
+Unit prices are derived from the line, never the other way round: the line
+amounts (rounded to the currency's minor unit) are what is charged, and the
+unit amounts are the line's divided by the quantity, kept to 4 decimals
+(exactly the minor unit when it divides evenly; ``unit.tax = unit.gross -
+unit.net``). So ``quantity × unit.net`` gives the line's net within
+quantity × 0.00005, well inside EN 16931's rounding slack: on an invoice,
+``unit.net`` is the item net price (BT-146) and ``total.net`` the line net
+amount (BT-131).
 """
 
 from __future__ import annotations
@@ -15,7 +24,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils.translation import gettext
 
@@ -612,6 +621,16 @@ def _fee_amount(fee: FeeRule | None, currency: str, base: Decimal, draft: _Draft
     return quantize(fixed + base * fee.percent / HUNDRED, currency)
 
 
+UNIT_PRICE_QUANTUM = Decimal("0.0001")
+
+
+def unit_price(line_amount: Decimal, quantity: int, currency: str) -> Decimal:
+    """The line's amount per unit, to 4 decimals (the minor unit when that is exact)."""
+    unit = (line_amount / quantity).quantize(UNIT_PRICE_QUANTUM, rounding=ROUND_HALF_UP)
+    rounded = quantize(unit, currency)
+    return rounded if rounded == unit else unit
+
+
 def _quote_line(
     line: CartLine,
     offer: Offer,
@@ -621,8 +640,8 @@ def _quote_line(
     category: str,
 ) -> QuoteLine:
     currency = offer.currency
-    unit_net = quantize(total.net / line.quantity, currency)
-    unit_gross = quantize(total.gross / line.quantity, currency)
+    unit_net = unit_price(total.net, line.quantity, currency)
+    unit_gross = unit_price(total.gross, line.quantity, currency)
     product = line.variant.product
     pool_id, pool_country = draft.pools[line.pk]
     return QuoteLine(
