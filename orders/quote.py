@@ -618,7 +618,9 @@ def _fee_amount(fee: FeeRule | None, currency: str, base: Decimal, draft: _Draft
                 )
             )
             return ZERO
-    return quantize(fixed + base * fee.percent / HUNDRED, currency)
+    amount = quantize(fixed + base * fee.percent / HUNDRED, currency)
+    # A discount takes at most the items and shipping: an order never costs less than 0.
+    return max(amount, -quantize(base, currency))
 
 
 UNIT_PRICE_QUANTUM = Decimal("0.0001")
@@ -715,6 +717,15 @@ def _assemble(
         total += payment_fee.amounts
     charged = duty.charged
     total += Amounts(charged, ZERO, charged)
+    if total.gross < 0:  # a discount's tax rounded below the rest: refuse, never store
+        logger.error("Cart %s quoted a negative total %s %s", cart.pk, total.gross, currency)
+        draft.problems.append(
+            Problem(
+                "payment_method_unavailable",
+                gettext("This payment method cannot be used for this order."),
+                field="payment_method",
+            )
+        )
     seller_info = None
     if seller is not None:
         seller_info = SellerInfo(
