@@ -30,7 +30,7 @@ from django.utils.translation import gettext
 
 from catalog.models import Product, ProductTranslation, Variant, translated
 from orders.models import Cart, CartLine
-from pricing.checkout_tax import InvalidVatNumber, TaxableItem, checkout_tax
+from pricing.checkout_tax import InvalidVatNumber, TaxableItem, TaxEngineError, checkout_tax
 from pricing.models import StockLevel, StockPool
 from pricing.money import quantize
 from pricing.offers import Availability, Offer, PriceContext, offers_for
@@ -400,6 +400,9 @@ def cart_quote(*, cart: Cart, fee: FeeRule | None = None) -> CartQuote:
             draft.problems.append(Problem("missing_tax_rate", error.message))
         except InvalidVatNumber as error:
             draft.problems.append(Problem("invalid_vat_number", error.message, field="vat_number"))
+        except TaxEngineError as error:
+            logger.error("Tax engine unavailable for cart %s: %s", cart.pk, error.message)
+            draft.problems.append(Problem("tax_unavailable", error.message))
     if tax is None:
         return _offer_price_quote(cart, draft)
 
