@@ -159,11 +159,14 @@ def payment_confirm_received(*, order: Order, by: str) -> Payment:
     its payment. A cancelled order cannot be paid (PaymentError).
     """
     with transaction.atomic():
+        # Lock order: the order first, then its payments (as order_payment_cancel does);
+        # only their own rows, never the seller's (every checkout of the seller needs it).
+        list(Order.objects.select_for_update(of=("self",)).filter(pk=order.pk).values_list("pk"))
         payment = (
-            Payment.objects.select_for_update()
+            Payment.objects.select_for_update(of=("self",))
             .filter(order=order)
             .exclude(status__in=[PaymentStatus.FAILED, PaymentStatus.CANCELLED])
-            .select_related("order__seller")
+            .select_related("method")
             .order_by("-pk")
             .first()
         )
@@ -201,7 +204,13 @@ def order_payment_cancel(*, order: Order, by: str, note: str = "") -> Order:
             order_cancel(order=order, by=by, note=note)
         except OrderError as error:
             raise PaymentError(error.message, code=error.code) from error
-        for payment in Payment.objects.select_for_update().filter(order=order).order_by("pk"):
+        payments = (
+            Payment.objects.select_for_update(of=("self",))
+            .filter(order=order)
+            .select_related("method")
+            .order_by("pk")
+        )
+        for payment in payments:
             if payment.status == PaymentStatus.PENDING:
                 payment.status = PaymentStatus.CANCELLED
                 kind = PaymentTransaction.Kind.CANCEL
