@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from django.db import connection, transaction
 from django.db.models import Sum
@@ -397,8 +398,26 @@ def reservation_release(*, reservation: StockReservation) -> bool:
     return True
 
 
+class ExpiryCancel(Protocol):
+    def __call__(self, *, order: Order, by: str, note: str = "") -> object: ...
+
+
+_EXPIRY_CANCEL: dict[str, ExpiryCancel] = {}
+
+
+def order_expiry_cancel_register(cancel: ExpiryCancel) -> None:
+    """Set what cancels an order that was not paid in time (``order_cancel`` until then).
+
+    ``payments`` registers ``order_payment_cancel`` when its app is ready, so an
+    expired order's payments are cancelled with it (orders cannot import payments).
+    """
+    _EXPIRY_CANCEL["cancel"] = cancel
+
+
 def orders_expire(*, now: datetime | None = None) -> list[str]:
-    """Cancel unpaid orders whose reservations expired; returns their numbers."""
+    """Cancel unpaid orders whose reservations expired, with the registered cancel
+    (``order_expiry_cancel_register``); returns their numbers."""
+    cancel = _EXPIRY_CANCEL.get("cancel", order_cancel)
     now = now or timezone.now()
     candidates = list(
         Order.objects.filter(
@@ -424,7 +443,7 @@ def orders_expire(*, now: datetime | None = None) -> list[str]:
             )
             if order is None:
                 continue
-            order_cancel(order=order, by="system", note=gettext("Not paid in time."))
+            cancel(order=order, by="system", note=gettext("Not paid in time."))
             expired.append(order.number)
     return expired
 
