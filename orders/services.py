@@ -25,6 +25,7 @@ from orders.models import (
     Shipment,
     ShipmentLine,
     StockReservation,
+    seller_details_of,
 )
 from orders.quote import CartQuote
 from orders.selectors import StockDrift, stock_drift
@@ -32,6 +33,7 @@ from pricing.models import StockLevel, StockPool
 from pricing.selectors import market_pricing
 from pricing.services import stock_commit, stock_levels_add, stock_release, stock_reserve
 from shipping.selectors import tracking_url
+from shop.models import Seller
 
 logger = logging.getLogger(__name__)
 
@@ -148,12 +150,16 @@ def _order_fields(cart: Cart, quote: CartQuote) -> dict[str, object]:
     fields.update({f"billing_{key}": value for key, value in address.items()})
     shipping, fee, duty = quote.shipping, quote.payment_fee, quote.duty
     assert quote.seller is not None
+    seller = cart.pricing_market.seller
+    if seller is None or seller.pk != quote.seller.id:
+        seller = Seller.objects.get(pk=quote.seller.id)
     fields.update(
         market_id=quote.market_id,
         seller_id=quote.seller.id,
         language=quote.language,
         currency=quote.currency,
-        exchange_rate=quote.exchange_rate or 1,
+        exchange_rate=quote.exchange_rate,  # None when no rate is known: never a made-up 1
+        seller_details=seller_details_of(seller),
         prices_include_tax=quote.prices_include_tax,
         customer_id=cart.customer_id,
         cart=cart,
@@ -182,6 +188,7 @@ def _order_fields(cart: Cart, quote: CartQuote) -> dict[str, object]:
             shipping_tax=shipping.amounts.tax,
             shipping_gross=shipping.amounts.gross,
             shipping_tax_rate=shipping.tax_rate,
+            shipping_tax_category=shipping.tax_category,
         )
     if fee is not None:
         fields.update(
@@ -189,6 +196,7 @@ def _order_fields(cart: Cart, quote: CartQuote) -> dict[str, object]:
             payment_fee_tax=fee.amounts.tax,
             payment_fee_gross=fee.amounts.gross,
             payment_fee_tax_rate=fee.tax_rate,
+            payment_fee_tax_category=fee.tax_category,
         )
     return fields
 

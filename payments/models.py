@@ -100,8 +100,10 @@ class PaymentMethod(models.Model):
         """A fixed discount needs a minimum order total at least as large: checkout
         caps a discount at the items and shipping, but the merchant should not rely on it."""
         fee = self.fee_fixed
-        if fee is not None and fee < 0 and (
-            self.min_order_amount is None or self.min_order_amount < -fee
+        if (
+            fee is not None
+            and fee < 0
+            and (self.min_order_amount is None or self.min_order_amount < -fee)
         ):
             raise ValidationError(
                 {

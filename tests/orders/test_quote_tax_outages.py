@@ -59,9 +59,10 @@ def services() -> Iterator[FakeServices]:
                 query = json.loads(body)
                 status, answer = 200, {**query, "valid": True, "name": "---", "address": "---"}
             else:
-                status, answer = 503, {
-                    "error": {"type": "api_error", "message": "Service unavailable"}
-                }
+                status, answer = (
+                    503,
+                    {"error": {"type": "api_error", "message": "Service unavailable"}},
+                )
             payload = json.dumps(answer).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
