@@ -11,6 +11,8 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models import F, Max
+from django.db.models.functions import Greatest
 from django.utils.translation import gettext
 
 from catalog.models import Product, Variant
@@ -19,7 +21,9 @@ from orders.models import Cart, CartLine, token_hash
 from orders.quote import CartQuote, cart_price_context, cart_quote_at_offer_prices
 from orders.selectors import cart_shipping_options
 from pricing.checkout_tax import vat_number_check
+from pricing.models import StockLevel
 from pricing.offers import Availability, PriceContext, offers_for
+from pricing.selectors import market_pricing
 from shipping.selectors import Destination, destination_check
 from shop.models import Country, Customer, Market, Region
 from shop.selectors import market_directory
@@ -105,6 +109,15 @@ def _valid_quantity(quantity: object) -> int:
     return quantity
 
 
+def _best_pool_free(variant_id: int, market_id: int) -> int:
+    """The most units of the variant free in one of the market's pools: what one line
+    can have, since a line is reserved in a single pool."""
+    best = StockLevel.objects.filter(
+        variant_id=variant_id, pool_id__in=market_pricing(market_id).pool_ids
+    ).aggregate(best=Max(Greatest(F("quantity") - F("reserved"), 0)))["best"]
+    return int(best or 0)
+
+
 def _check_offer(cart: Cart, variant: Variant, quantity: int, context: PriceContext) -> None:
     offer = offers_for([variant.pk], context)[variant.pk]
     if offer.availability == Availability.NOT_SOLD:
@@ -113,12 +126,15 @@ def _check_offer(cart: Cart, variant: Variant, quantity: int, context: PriceCont
             gettext("%(sku)s is not sold in this market.") % {"sku": variant.sku},
             field="sku",
         )
-    if quantity > offer.available_quantity and not variant.allows_backorder:
-        if offer.available_quantity <= 0:
+    if variant.allows_backorder:
+        return
+    available = min(offer.available_quantity, _best_pool_free(variant.pk, context.market_id))
+    if quantity > available:
+        if available <= 0:
             message = gettext("%(sku)s is out of stock.") % {"sku": variant.sku}
         else:
             message = gettext("Only %(available)s of %(sku)s are available.") % {
-                "available": offer.available_quantity,
+                "available": available,
                 "sku": variant.sku,
             }
         raise CartError("not_enough_stock", message, field="quantity")

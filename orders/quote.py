@@ -248,8 +248,14 @@ def line_names(variant_ids: Sequence[int], language: str) -> dict[int, str]:
     return names
 
 
-def ship_from_pools(lines: Sequence[CartLine], market_id: int) -> dict[int, tuple[int | None, str]]:
-    """Line id → (pool id, pool country): the first of the market's pools holding the line."""
+def ship_from_pools(
+    lines: Sequence[CartLine], market_id: int, *, best: dict[int, int] | None = None
+) -> dict[int, tuple[int | None, str]]:
+    """Line id → (pool id, pool country): the first of the market's pools holding the line.
+
+    ``best``, when given, is filled with variant id → the most units free in one pool:
+    what a line can have, since a line is reserved in one pool.
+    """
 
     pool_ids = market_pricing(market_id).pool_ids
     countries = dict(StockPool.objects.filter(pk__in=pool_ids).values_list("pk", "country_id"))
@@ -258,6 +264,8 @@ def ship_from_pools(lines: Sequence[CartLine], market_id: int) -> dict[int, tupl
         variant_id__in=[line.variant_id for line in lines], pool_id__in=pool_ids
     ).values_list("variant_id", "pool_id", "quantity", "reserved"):
         free[(variant_id, pool_id)] = quantity - reserved
+        if best is not None:
+            best[variant_id] = max(best.get(variant_id, 0), quantity - reserved)
     chosen: dict[int, tuple[int | None, str]] = {}
     for line in lines:
         pool = next(
@@ -281,6 +289,7 @@ class _Draft:
     problems: list[Problem] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)
     crossing: dict[int, bool] = field(default_factory=dict)
+    pool_max: dict[int, int] = field(default_factory=dict)  # variant → most free in one pool
 
 
 def _prepare(cart: Cart) -> _Draft:
@@ -288,11 +297,13 @@ def _prepare(cart: Cart) -> _Draft:
     market = cart.pricing_market
     lines = list(cart.lines.select_related("variant__product").order_by("id"))
     variant_ids = [line.variant_id for line in lines]
+    pool_max: dict[int, int] = {}
     draft = _Draft(
         lines=lines,
         offers=offers_for(variant_ids, cart_price_context(cart)),
         names=line_names(variant_ids, cart.language),
-        pools=ship_from_pools(lines, market.pk),
+        pools=ship_from_pools(lines, market.pk, best=pool_max),
+        pool_max=pool_max,
     )
     if market.seller_id is None:
         draft.problems.append(
@@ -487,15 +498,20 @@ def _check_lines(
                     field=f"line:{line.pk}",
                 )
             )
-        elif line.quantity > offer.available_quantity and not line.variant.allows_backorder:
+        elif line.quantity > _line_available(offer, draft) and not line.variant.allows_backorder:
             draft.problems.append(
                 Problem(
                     "not_enough_stock",
                     gettext("Only %(available)s of %(sku)s left.")
-                    % {"available": offer.available_quantity, "sku": sku},
+                    % {"available": _line_available(offer, draft), "sku": sku},
                     field=f"line:{line.pk}",
                 )
             )
+
+
+def _line_available(offer: Offer, draft: _Draft) -> int:
+    """Units one line can have: the most free in a single pool (a line is not split)."""
+    return min(offer.available_quantity, max(draft.pool_max.get(offer.variant_id, 0), 0))
 
 
 def _repriced_notice(cart: Cart) -> Notice:
@@ -666,7 +682,7 @@ def _quote_line(
         ship_from_country=pool_country,
         weight_grams=line.variant.weight or 0,
         crosses_border=draft.crossing.get(line.pk, False),
-        available_quantity=offer.available_quantity,
+        available_quantity=_line_available(offer, draft),
     )
 
 
