@@ -18,7 +18,12 @@ from django.utils.translation import gettext
 from catalog.models import Product, Variant
 from orders.errors import CartError
 from orders.models import Cart, CartLine, token_hash
-from orders.quote import CartQuote, cart_price_context, cart_quote_at_offer_prices
+from orders.quote import (
+    CartQuote,
+    cart_price_context,
+    cart_quote_at_offer_prices,
+    in_cart_language,
+)
 from orders.selectors import cart_shipping_options
 from pricing.checkout_tax import vat_number_check
 from pricing.models import StockLevel
@@ -140,6 +145,7 @@ def _check_offer(cart: Cart, variant: Variant, quantity: int, context: PriceCont
         raise CartError("not_enough_stock", message, field="quantity")
 
 
+@in_cart_language
 def cart_line_add(*, cart: Cart, sku: str, quantity: int) -> CartLine:
     """Add ``quantity`` of the variant ``sku`` (to its line, if the cart has one)."""
     quantity = _valid_quantity(quantity)
@@ -176,6 +182,7 @@ def cart_line_add(*, cart: Cart, sku: str, quantity: int) -> CartLine:
     return line
 
 
+@in_cart_language
 def cart_line_set(*, cart: Cart, line_id: int, quantity: int) -> CartLine | None:
     """Set a line's quantity; 0 removes the line (and returns None)."""
     if quantity == 0 and not isinstance(quantity, bool):
@@ -192,6 +199,7 @@ def cart_line_set(*, cart: Cart, line_id: int, quantity: int) -> CartLine | None
     return line
 
 
+@in_cart_language
 def cart_line_remove(*, cart: Cart, line_id: int) -> None:
     with transaction.atomic():
         _locked(cart)
@@ -296,6 +304,7 @@ def _shown_total(quote: CartQuote) -> Decimal:
     return quote.subtotal.gross if quote.prices_include_tax else quote.subtotal.net
 
 
+@in_cart_language
 def cart_shipping_address_set(*, cart: Cart, address: CheckoutAddress) -> CartRepricing:
     """Check and store the contact and shipping address.
 
@@ -397,6 +406,7 @@ def cart_shipping_address_set(*, cart: Cart, address: CheckoutAddress) -> CartRe
     return replace(result, message=message)
 
 
+@in_cart_language
 def cart_shipping_method_set(*, cart: Cart, method_id: int) -> None:
     """Choose one of the shipping methods offered for the cart's address and contents."""
     if not cart.has_address:
@@ -415,6 +425,7 @@ def cart_shipping_method_set(*, cart: Cart, method_id: int) -> None:
         cart.save(update_fields=["shipping_method_id", "updated_at"])
 
 
+@in_cart_language
 def cart_payment_method_record(*, cart: Cart, code: str) -> None:
     """Store the chosen payment method (``payments`` checks it is offered first)."""
     with transaction.atomic():

@@ -21,11 +21,14 @@ amount (BT-131).
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from typing import ParamSpec, TypeVar
 
+from django.utils import translation
 from django.utils.translation import gettext
 
 from catalog.models import Product, ProductTranslation, Variant, translated
@@ -47,6 +50,9 @@ from shipping.selectors import (
 )
 
 logger = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
@@ -322,6 +328,22 @@ def _prepare(cart: Cart) -> _Draft:
     return draft
 
 
+def in_cart_language(function: Callable[P, R]) -> Callable[P, R]:
+    """Run ``function`` in the language of its ``cart`` argument: its messages,
+    notices and tax notes are in the cart's language, whatever the request's."""
+
+    @functools.wraps(function)
+    def in_language(*args: P.args, **kwargs: P.kwargs) -> R:
+        language = getattr(kwargs.get("cart"), "language", "")
+        if not language:
+            return function(*args, **kwargs)
+        with translation.override(language):
+            return function(*args, **kwargs)
+
+    return in_language
+
+
+@in_cart_language
 def cart_quote_at_offer_prices(*, cart: Cart) -> CartQuote:
     """The lines at the offers' prices (the market's tax display), without shipping,
     duty, fee or checkout tax: the cart before an address is known.
@@ -331,6 +353,7 @@ def cart_quote_at_offer_prices(*, cart: Cart) -> CartQuote:
     return _offer_price_quote(cart, _prepare(cart))
 
 
+@in_cart_language
 def cart_quote(*, cart: Cart, fee: FeeRule | None = None) -> CartQuote:
     """Price the cart as it stands: what would be frozen into an order now.
 
@@ -412,10 +435,13 @@ def cart_quote(*, cart: Cart, fee: FeeRule | None = None) -> CartQuote:
         except InvalidVatNumber as error:
             draft.problems.append(Problem("invalid_vat_number", error.message, field="vat_number"))
         except TaxEngineError as error:
-            logger.error("Tax engine unavailable for cart %s: %s", cart.pk, error.message)
+            logger.error("Tax engine unavailable for cart %s: %r", cart.pk, error.__cause__)
             draft.problems.append(Problem("tax_unavailable", error.message))
     if tax is None:
         return _offer_price_quote(cart, draft)
+    if duty.mode == "ddp" and shipping_option is not None and shipping_option.price_includes_tax:
+        # Duty on shipping is on its net, known only now (the tax needed the duty's mode).
+        duty = _duty(cart, draft, tax.item("shipping").net)
 
     quote_lines = []
     for line in lines:

@@ -19,7 +19,7 @@ from orders.errors import (
     QuoteChanged,
 )
 from orders.models import Cart, Order, OrderStatus
-from orders.quote import CartQuote
+from orders.quote import CartQuote, in_cart_language
 from orders.services import order_cancel, order_mark_paid, order_place
 from payments.gateways import GatewayError, NextAction, gateway_for
 from payments.models import Payment, PaymentMethod, PaymentStatus, PaymentTransaction
@@ -54,6 +54,7 @@ class CheckoutResult:
     next_action: NextAction
 
 
+@in_cart_language
 def cart_payment_method_set(*, cart: Cart, code: str) -> None:
     """Choose a payment method offered for the cart; CartError when it is not."""
     if payment_method_for_cart(cart=cart, code=code) is None:
@@ -65,6 +66,7 @@ def cart_payment_method_set(*, cart: Cart, code: str) -> None:
     cart_payment_method_record(cart=cart, code=code)
 
 
+@in_cart_language
 def checkout_complete(
     *, cart: Cart, payment_method_code: str, expected_total: Decimal | None = None
 ) -> CheckoutResult:

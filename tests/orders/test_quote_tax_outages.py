@@ -97,7 +97,7 @@ def test_a_tax_engine_outage_is_a_problem_of_the_quote(
 
     assert "/v1/tax/calculations" in services.paths
     assert quote.problem_codes() == ["tax_unavailable"]
-    assert "could not be calculated" in quote.problems[0].message
+    assert "nicht berechnet" in quote.problems[0].message  # in the cart's language
     assert methods  # the page still lists the methods
     assert [p.code for p in caught.value.problems] == ["tax_unavailable"]
     assert f"Tax engine unavailable for cart {cart.pk}" in caplog.text
