@@ -92,9 +92,13 @@ def cart_create(
 
 
 def _locked(cart: Cart) -> Cart:
-    """The cart's row locked for this transaction; refuses carts already ordered."""
-    status = Cart.objects.select_for_update().filter(pk=cart.pk).values_list("status", flat=True)
-    if not status or status[0] != Cart.Status.OPEN:
+    """The cart's row locked for this transaction, and ``cart`` refreshed from it (so
+    what a concurrent change committed is not overwritten); refuses carts already ordered."""
+    try:
+        cart.refresh_from_db(from_queryset=Cart.objects.select_for_update())
+    except Cart.DoesNotExist:
+        cart.status = Cart.Status.ORDERED
+    if cart.status != Cart.Status.OPEN:
         raise CartError("cart_closed", gettext("This cart has already been ordered."))
     return cart
 
