@@ -584,22 +584,37 @@ def stock_reconcile(*, fix: bool = False) -> list[StockDrift]:
     if not fix:
         return drifts
 
-    unfixed = []
-    for drift in drifts:
-        with transaction.atomic():
-            if drift.level_id == 0:
-                unfixed.append(drift)
-            elif drift.difference > 0:
-                stock_release(
-                    variant_id=drift.variant_id, pool_id=drift.pool_id, quantity=drift.difference
-                )
-            elif (
+    return [drift for drift in drifts if not stock_drift_fix(drift=drift)]
+
+
+def stock_drift_fix(*, drift: StockDrift) -> bool:
+    """Correct one drifted stock level; False when it cannot hold its open reservations.
+
+    The level is locked and its drift measured again under the lock, so ``drift``
+    may be stale: two runs at once correct it once, not twice.
+    """
+    if drift.level_id == 0:
+        return False
+    with transaction.atomic():
+        reserved = (
+            StockLevel.objects.select_for_update()
+            .filter(pk=drift.level_id)
+            .values_list("reserved", flat=True)
+            .first()
+        )
+        if reserved is None:
+            return True
+        open_total = StockReservation.objects.filter(
+            state=StockReservation.State.OPEN, variant_id=drift.variant_id, pool_id=drift.pool_id
+        ).aggregate(total=Sum("quantity"))["total"]
+        difference = reserved - (open_total or 0)
+        if difference > 0:
+            stock_release(variant_id=drift.variant_id, pool_id=drift.pool_id, quantity=difference)
+        elif difference < 0:
+            return (
                 stock_reserve(
-                    variant_id=drift.variant_id,
-                    pool_ids=[drift.pool_id],
-                    quantity=-drift.difference,
+                    variant_id=drift.variant_id, pool_ids=[drift.pool_id], quantity=-difference
                 )
-                is None
-            ):
-                unfixed.append(drift)
-    return unfixed
+                is not None
+            )
+    return True
