@@ -11,15 +11,24 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models import F, Max
+from django.db.models.functions import Greatest
 from django.utils.translation import gettext
 
 from catalog.models import Product, Variant
 from orders.errors import CartError
 from orders.models import Cart, CartLine, token_hash
-from orders.quote import CartQuote, cart_price_context, cart_quote_at_offer_prices
+from orders.quote import (
+    CartQuote,
+    cart_price_context,
+    cart_quote_at_offer_prices,
+    in_cart_language,
+)
 from orders.selectors import cart_shipping_options
 from pricing.checkout_tax import vat_number_check
+from pricing.models import StockLevel
 from pricing.offers import Availability, PriceContext, offers_for
+from pricing.selectors import market_pricing
 from shipping.selectors import Destination, destination_check
 from shop.models import Country, Customer, Market, Region
 from shop.selectors import market_directory
@@ -83,9 +92,13 @@ def cart_create(
 
 
 def _locked(cart: Cart) -> Cart:
-    """The cart's row locked for this transaction; refuses carts already ordered."""
-    status = Cart.objects.select_for_update().filter(pk=cart.pk).values_list("status", flat=True)
-    if not status or status[0] != Cart.Status.OPEN:
+    """The cart's row locked for this transaction, and ``cart`` refreshed from it (so
+    what a concurrent change committed is not overwritten); refuses carts already ordered."""
+    try:
+        cart.refresh_from_db(from_queryset=Cart.objects.select_for_update())
+    except Cart.DoesNotExist:
+        cart.status = Cart.Status.ORDERED
+    if cart.status != Cart.Status.OPEN:
         raise CartError("cart_closed", gettext("This cart has already been ordered."))
     return cart
 
@@ -105,6 +118,15 @@ def _valid_quantity(quantity: object) -> int:
     return quantity
 
 
+def _best_pool_free(variant_id: int, market_id: int) -> int:
+    """The most units of the variant free in one of the market's pools: what one line
+    can have, since a line is reserved in a single pool."""
+    best = StockLevel.objects.filter(
+        variant_id=variant_id, pool_id__in=market_pricing(market_id).pool_ids
+    ).aggregate(best=Max(Greatest(F("quantity") - F("reserved"), 0)))["best"]
+    return int(best or 0)
+
+
 def _check_offer(cart: Cart, variant: Variant, quantity: int, context: PriceContext) -> None:
     offer = offers_for([variant.pk], context)[variant.pk]
     if offer.availability == Availability.NOT_SOLD:
@@ -113,17 +135,21 @@ def _check_offer(cart: Cart, variant: Variant, quantity: int, context: PriceCont
             gettext("%(sku)s is not sold in this market.") % {"sku": variant.sku},
             field="sku",
         )
-    if quantity > offer.available_quantity and not variant.allows_backorder:
-        if offer.available_quantity <= 0:
+    if variant.allows_backorder:
+        return
+    available = min(offer.available_quantity, _best_pool_free(variant.pk, context.market_id))
+    if quantity > available:
+        if available <= 0:
             message = gettext("%(sku)s is out of stock.") % {"sku": variant.sku}
         else:
             message = gettext("Only %(available)s of %(sku)s are available.") % {
-                "available": offer.available_quantity,
+                "available": available,
                 "sku": variant.sku,
             }
         raise CartError("not_enough_stock", message, field="quantity")
 
 
+@in_cart_language
 def cart_line_add(*, cart: Cart, sku: str, quantity: int) -> CartLine:
     """Add ``quantity`` of the variant ``sku`` (to its line, if the cart has one)."""
     quantity = _valid_quantity(quantity)
@@ -160,6 +186,7 @@ def cart_line_add(*, cart: Cart, sku: str, quantity: int) -> CartLine:
     return line
 
 
+@in_cart_language
 def cart_line_set(*, cart: Cart, line_id: int, quantity: int) -> CartLine | None:
     """Set a line's quantity; 0 removes the line (and returns None)."""
     if quantity == 0 and not isinstance(quantity, bool):
@@ -176,6 +203,7 @@ def cart_line_set(*, cart: Cart, line_id: int, quantity: int) -> CartLine | None
     return line
 
 
+@in_cart_language
 def cart_line_remove(*, cart: Cart, line_id: int) -> None:
     with transaction.atomic():
         _locked(cart)
@@ -280,6 +308,7 @@ def _shown_total(quote: CartQuote) -> Decimal:
     return quote.subtotal.gross if quote.prices_include_tax else quote.subtotal.net
 
 
+@in_cart_language
 def cart_shipping_address_set(*, cart: Cart, address: CheckoutAddress) -> CartRepricing:
     """Check and store the contact and shipping address.
 
@@ -381,6 +410,7 @@ def cart_shipping_address_set(*, cart: Cart, address: CheckoutAddress) -> CartRe
     return replace(result, message=message)
 
 
+@in_cart_language
 def cart_shipping_method_set(*, cart: Cart, method_id: int) -> None:
     """Choose one of the shipping methods offered for the cart's address and contents."""
     if not cart.has_address:
@@ -399,6 +429,7 @@ def cart_shipping_method_set(*, cart: Cart, method_id: int) -> None:
         cart.save(update_fields=["shipping_method_id", "updated_at"])
 
 
+@in_cart_language
 def cart_payment_method_record(*, cart: Cart, code: str) -> None:
     """Store the chosen payment method (``payments`` checks it is offered first)."""
     with transaction.atomic():

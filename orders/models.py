@@ -162,7 +162,18 @@ class Order(models.Model):
         _("units per EUR"),
         max_digits=18,
         decimal_places=8,
-        help_text=_("The exchange rate against the euro when the order was placed."),
+        null=True,
+        blank=True,
+        help_text=_(
+            "The exchange rate against the euro when the order was placed; "
+            "empty when none was known."
+        ),
+    )
+    seller_details = models.JSONField(
+        _("seller at placement"),
+        default=dict,
+        blank=True,
+        help_text=_("The seller's legal name, address, tax numbers and bank details as sold."),
     )
     prices_include_tax = models.BooleanField(_("prices shown including tax"))
     customer = models.ForeignKey(
@@ -212,6 +223,7 @@ class Order(models.Model):
     shipping_tax = money_field(_("shipping tax"), default=Decimal(0))
     shipping_gross = money_field(_("shipping gross"), default=Decimal(0))
     shipping_tax_rate = rate_field(_("shipping tax rate (%)"))
+    shipping_tax_category = models.CharField(_("shipping tax category"), max_length=2, blank=True)
     # Import duty
     duty_mode = models.CharField(_("duty mode"), max_length=4, default="none")
     duty_amount = money_field(_("duty"), default=Decimal(0))
@@ -224,6 +236,9 @@ class Order(models.Model):
     payment_fee_tax = money_field(_("payment fee tax"), default=Decimal(0))
     payment_fee_gross = money_field(_("payment fee gross"), default=Decimal(0))
     payment_fee_tax_rate = rate_field(_("payment fee tax rate (%)"))
+    payment_fee_tax_category = models.CharField(
+        _("payment fee tax category"), max_length=2, blank=True
+    )
     # Totals
     subtotal_net = money_field(_("items net"))
     subtotal_tax = money_field(_("items tax"))
@@ -258,6 +273,38 @@ class Order(models.Model):
     @property
     def customer_name(self) -> str:
         return f"{self.shipping_first_name} {self.shipping_last_name}".strip()
+
+    @property
+    def seller_as_sold(self) -> dict[str, str]:
+        """The seller's details frozen at placement (for orders placed before they were
+        frozen: the seller as it is now)."""
+        return self.seller_details or seller_details_of(self.seller)
+
+
+SELLER_DETAIL_FIELDS = (
+    "legal_name",
+    "line1",
+    "line2",
+    "postal_code",
+    "city",
+    "country_id",
+    "vat_number",
+    "tax_number",
+    "tax_office",
+    "ioss_number",
+    "email",
+    "phone",
+    "bank_name",
+    "iban",
+    "bic",
+)
+
+
+def seller_details_of(seller: object) -> dict[str, str]:
+    """What an order freezes of its seller: legal name, address, tax numbers, bank."""
+    details = {name: str(getattr(seller, name) or "") for name in SELLER_DETAIL_FIELDS}
+    details["country"] = details.pop("country_id")
+    return details
 
 
 class OrderLine(models.Model):

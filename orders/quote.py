@@ -8,20 +8,32 @@ fee rule comes from the caller (``payments``), which knows the methods.
 
 Totals: each item is rounded on its own (by ``checkout_tax``), then summed,
 so ``net + tax == gross`` holds for every item and for the total.
+
+Unit prices are derived from the line, never the other way round: the line
+amounts (rounded to the currency's minor unit) are what is charged, and the
+unit amounts are the line's divided by the quantity, kept to 4 decimals
+(exactly the minor unit when it divides evenly; ``unit.tax = unit.gross -
+unit.net``). So ``quantity × unit.net`` gives the line's net within
+quantity × 0.00005, well inside EN 16931's rounding slack: on an invoice,
+``unit.net`` is the item net price (BT-146) and ``total.net`` the line net
+amount (BT-131).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
+from typing import ParamSpec, TypeVar
 
+from django.utils import translation
 from django.utils.translation import gettext
 
-from catalog.models import ProductTranslation, Variant, translated
+from catalog.models import Product, ProductTranslation, Variant, translated
 from orders.models import Cart, CartLine
-from pricing.checkout_tax import InvalidVatNumber, TaxableItem, checkout_tax
+from pricing.checkout_tax import InvalidVatNumber, TaxableItem, TaxEngineError, checkout_tax
 from pricing.models import StockLevel, StockPool
 from pricing.money import quantize
 from pricing.offers import Availability, Offer, PriceContext, offers_for
@@ -38,6 +50,9 @@ from shipping.selectors import (
 )
 
 logger = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
@@ -246,8 +261,14 @@ def _names(variants: Sequence[Variant], language: str) -> dict[int, str]:
     return names
 
 
-def ship_from_pools(lines: Sequence[CartLine], market_id: int) -> dict[int, tuple[int | None, str]]:
-    """Line id → (pool id, pool country): the first of the market's pools holding the line."""
+def ship_from_pools(
+    lines: Sequence[CartLine], market_id: int, *, best: dict[int, int] | None = None
+) -> dict[int, tuple[int | None, str]]:
+    """Line id → (pool id, pool country): the first of the market's pools holding the line.
+
+    ``best``, when given, is filled with variant id → the most units free in one pool:
+    what a line can have, since a line is reserved in one pool.
+    """
 
     pool_ids = market_pricing(market_id).pool_ids
     countries: dict[int, str | None] = {}
@@ -258,6 +279,8 @@ def ship_from_pools(lines: Sequence[CartLine], market_id: int) -> dict[int, tupl
     for variant_id, pool_id, country, quantity, reserved in levels if lines else ():
         free[(variant_id, pool_id)] = quantity - reserved
         countries[pool_id] = country
+        if best is not None:
+            best[variant_id] = max(best.get(variant_id, 0), quantity - reserved)
     picked: dict[int, int | None] = {}
     for line in lines:
         pool = next(
@@ -288,6 +311,7 @@ class _Draft:
     notices: list[Notice] = field(default_factory=list)
     crossing: dict[int, bool] = field(default_factory=dict)
     delivery: _Delivery | None = None
+    pool_max: dict[int, int] = field(default_factory=dict)  # variant → most free in one pool
 
 
 @dataclass(frozen=True)
@@ -309,13 +333,15 @@ def _prepare(cart: Cart) -> _Draft:
         .order_by("id")
     )
     variant_ids = [line.variant_id for line in lines]
+    pool_max: dict[int, int] = {}
     draft = _Draft(
         lines=lines,
         offers=offers_for(variant_ids, cart_price_context(cart)),
         names=_names(
             list({line.variant_id: line.variant for line in lines}.values()), cart.language
         ),
-        pools=ship_from_pools(lines, market.pk),
+        pools=ship_from_pools(lines, market.pk, best=pool_max),
+        pool_max=pool_max,
     )
     if market.seller_id is None:
         draft.problems.append(
@@ -323,12 +349,33 @@ def _prepare(cart: Cart) -> _Draft:
         )
     if not lines:
         draft.problems.append(Problem("empty_cart", gettext("Your cart is empty.")))
-    _check_lines(lines, draft.offers, draft)
+    visible = set(
+        Product.objects.visible_in(cart.country_id or market.default_country_id)
+        .filter(pk__in={line.variant.product_id for line in lines})
+        .values_list("pk", flat=True)
+    )
+    _check_lines(lines, draft.offers, draft, visible)
     if cart.repriced_from_id and cart.repriced_from_id != market.pk:
         draft.notices.append(_repriced_notice(cart))
     return draft
 
 
+def in_cart_language(function: Callable[P, R]) -> Callable[P, R]:
+    """Run ``function`` in the language of its ``cart`` argument: its messages,
+    notices and tax notes are in the cart's language, whatever the request's."""
+
+    @functools.wraps(function)
+    def in_language(*args: P.args, **kwargs: P.kwargs) -> R:
+        language = getattr(kwargs.get("cart"), "language", "")
+        if not language:
+            return function(*args, **kwargs)
+        with translation.override(language):
+            return function(*args, **kwargs)
+
+    return in_language
+
+
+@in_cart_language
 def cart_quote_at_offer_prices(*, cart: Cart) -> CartQuote:
     """The lines at the offers' prices (the market's tax display), without shipping,
     duty, fee or checkout tax: the cart before an address is known.
@@ -338,6 +385,7 @@ def cart_quote_at_offer_prices(*, cart: Cart) -> CartQuote:
     return _offer_price_quote(cart, _prepare(cart))
 
 
+@in_cart_language
 def cart_quote(*, cart: Cart, fee: FeeRule | None = None) -> CartQuote:
     """Price the cart as it stands: what would be frozen into an order now.
 
@@ -452,8 +500,14 @@ def _quote(cart: Cart, prepared: _Draft, fee: FeeRule | None) -> CartQuote:
             draft.problems.append(Problem("missing_tax_rate", error.message))
         except InvalidVatNumber as error:
             draft.problems.append(Problem("invalid_vat_number", error.message, field="vat_number"))
+        except TaxEngineError as error:
+            logger.error("Tax engine unavailable for cart %s: %r", cart.pk, error.__cause__)
+            draft.problems.append(Problem("tax_unavailable", error.message))
     if tax is None:
         return _offer_price_quote(cart, draft)
+    if duty.mode == "ddp" and shipping_option is not None and shipping_option.price_includes_tax:
+        # Duty on shipping is on its net, known only now (the tax needed the duty's mode).
+        duty = _duty(cart, draft, tax.item("shipping").net)
 
     quote_lines = []
     for line in lines:
@@ -512,11 +566,23 @@ def _shown_total(offer: Offer, quantity: int) -> Decimal:
     return ZERO if price is None else price * quantity
 
 
-def _check_lines(lines: Sequence[CartLine], offers: dict[int, Offer], draft: _Draft) -> None:
+def _check_lines(
+    lines: Sequence[CartLine], offers: dict[int, Offer], draft: _Draft, visible: set[int]
+) -> None:
+    """Problems of the lines: not sold here (no price, inactive, or the product is
+    unpublished or hidden in the destination country) and not enough stock."""
     for line in lines:
         offer = offers[line.variant_id]
         sku = line.variant.sku
-        if offer.availability == Availability.NOT_SOLD or not line.variant.is_active:
+        if line.variant.product_id not in visible:
+            draft.problems.append(
+                Problem(
+                    "not_sold_here",
+                    gettext("%(sku)s is not available in this country.") % {"sku": sku},
+                    field=f"line:{line.pk}",
+                )
+            )
+        elif offer.availability == Availability.NOT_SOLD or not line.variant.is_active:
             draft.problems.append(
                 Problem(
                     "not_sold_here",
@@ -524,15 +590,20 @@ def _check_lines(lines: Sequence[CartLine], offers: dict[int, Offer], draft: _Dr
                     field=f"line:{line.pk}",
                 )
             )
-        elif line.quantity > offer.available_quantity and not line.variant.allows_backorder:
+        elif line.quantity > _line_available(offer, draft) and not line.variant.allows_backorder:
             draft.problems.append(
                 Problem(
                     "not_enough_stock",
                     gettext("Only %(available)s of %(sku)s left.")
-                    % {"available": offer.available_quantity, "sku": sku},
+                    % {"available": _line_available(offer, draft), "sku": sku},
                     field=f"line:{line.pk}",
                 )
             )
+
+
+def _line_available(offer: Offer, draft: _Draft) -> int:
+    """Units one line can have: the most free in a single pool (a line is not split)."""
+    return min(offer.available_quantity, max(draft.pool_max.get(offer.variant_id, 0), 0))
 
 
 def _repriced_notice(cart: Cart) -> Notice:
@@ -658,7 +729,19 @@ def _fee_amount(fee: FeeRule | None, currency: str, base: Decimal, draft: _Draft
                 )
             )
             return ZERO
-    return quantize(fixed + base * fee.percent / HUNDRED, currency)
+    amount = quantize(fixed + base * fee.percent / HUNDRED, currency)
+    # A discount takes at most the items and shipping: an order never costs less than 0.
+    return max(amount, -quantize(base, currency))
+
+
+UNIT_PRICE_QUANTUM = Decimal("0.0001")
+
+
+def unit_price(line_amount: Decimal, quantity: int, currency: str) -> Decimal:
+    """The line's amount per unit, to 4 decimals (the minor unit when that is exact)."""
+    unit = (line_amount / quantity).quantize(UNIT_PRICE_QUANTUM, rounding=ROUND_HALF_UP)
+    rounded = quantize(unit, currency)
+    return rounded if rounded == unit else unit
 
 
 def _quote_line(
@@ -670,8 +753,8 @@ def _quote_line(
     category: str,
 ) -> QuoteLine:
     currency = offer.currency
-    unit_net = quantize(total.net / line.quantity, currency)
-    unit_gross = quantize(total.gross / line.quantity, currency)
+    unit_net = unit_price(total.net, line.quantity, currency)
+    unit_gross = unit_price(total.gross, line.quantity, currency)
     product = line.variant.product
     pool_id, pool_country = draft.pools[line.pk]
     return QuoteLine(
@@ -691,7 +774,7 @@ def _quote_line(
         ship_from_country=pool_country,
         weight_grams=line.variant.weight or 0,
         crosses_border=draft.crossing.get(line.pk, False),
-        available_quantity=offer.available_quantity,
+        available_quantity=_line_available(offer, draft),
     )
 
 
@@ -745,6 +828,15 @@ def _assemble(
         total += payment_fee.amounts
     charged = duty.charged
     total += Amounts(charged, ZERO, charged)
+    if total.gross < 0:  # a discount's tax rounded below the rest: refuse, never store
+        logger.error("Cart %s quoted a negative total %s %s", cart.pk, total.gross, currency)
+        draft.problems.append(
+            Problem(
+                "payment_method_unavailable",
+                gettext("This payment method cannot be used for this order."),
+                field="payment_method",
+            )
+        )
     seller_info = None
     if seller is not None:
         seller_info = SellerInfo(

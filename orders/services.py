@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from django.db import connection, transaction
 from django.db.models import Sum
@@ -24,6 +25,7 @@ from orders.models import (
     Shipment,
     ShipmentLine,
     StockReservation,
+    seller_details_of,
 )
 from orders.quote import CartQuote
 from orders.selectors import StockDrift, stock_drift
@@ -31,6 +33,7 @@ from pricing.models import StockLevel, StockPool
 from pricing.selectors import market_pricing
 from pricing.services import stock_commit, stock_levels_add, stock_release, stock_reserve
 from shipping.selectors import tracking_url
+from shop.models import Seller
 
 logger = logging.getLogger(__name__)
 
@@ -147,12 +150,16 @@ def _order_fields(cart: Cart, quote: CartQuote) -> dict[str, object]:
     fields.update({f"billing_{key}": value for key, value in address.items()})
     shipping, fee, duty = quote.shipping, quote.payment_fee, quote.duty
     assert quote.seller is not None
+    seller = cart.pricing_market.seller
+    if seller is None or seller.pk != quote.seller.id:
+        seller = Seller.objects.get(pk=quote.seller.id)
     fields.update(
         market_id=quote.market_id,
         seller_id=quote.seller.id,
         language=quote.language,
         currency=quote.currency,
-        exchange_rate=quote.exchange_rate or 1,
+        exchange_rate=quote.exchange_rate,  # None when no rate is known: never a made-up 1
+        seller_details=seller_details_of(seller),
         prices_include_tax=quote.prices_include_tax,
         customer_id=cart.customer_id,
         cart=cart,
@@ -181,6 +188,7 @@ def _order_fields(cart: Cart, quote: CartQuote) -> dict[str, object]:
             shipping_tax=shipping.amounts.tax,
             shipping_gross=shipping.amounts.gross,
             shipping_tax_rate=shipping.tax_rate,
+            shipping_tax_category=shipping.tax_category,
         )
     if fee is not None:
         fields.update(
@@ -188,6 +196,7 @@ def _order_fields(cart: Cart, quote: CartQuote) -> dict[str, object]:
             payment_fee_tax=fee.amounts.tax,
             payment_fee_gross=fee.amounts.gross,
             payment_fee_tax_rate=fee.tax_rate,
+            payment_fee_tax_category=fee.tax_category,
         )
     return fields
 
@@ -397,8 +406,26 @@ def reservation_release(*, reservation: StockReservation) -> bool:
     return True
 
 
+class ExpiryCancel(Protocol):
+    def __call__(self, *, order: Order, by: str, note: str = "") -> object: ...
+
+
+_EXPIRY_CANCEL: dict[str, ExpiryCancel] = {}
+
+
+def order_expiry_cancel_register(cancel: ExpiryCancel) -> None:
+    """Set what cancels an order that was not paid in time (``order_cancel`` until then).
+
+    ``payments`` registers ``order_payment_cancel`` when its app is ready, so an
+    expired order's payments are cancelled with it (orders cannot import payments).
+    """
+    _EXPIRY_CANCEL["cancel"] = cancel
+
+
 def orders_expire(*, now: datetime | None = None) -> list[str]:
-    """Cancel unpaid orders whose reservations expired; returns their numbers."""
+    """Cancel unpaid orders whose reservations expired, with the registered cancel
+    (``order_expiry_cancel_register``); returns their numbers."""
+    cancel = _EXPIRY_CANCEL.get("cancel", order_cancel)
     now = now or timezone.now()
     candidates = list(
         Order.objects.filter(
@@ -424,7 +451,7 @@ def orders_expire(*, now: datetime | None = None) -> list[str]:
             )
             if order is None:
                 continue
-            order_cancel(order=order, by="system", note=gettext("Not paid in time."))
+            cancel(order=order, by="system", note=gettext("Not paid in time."))
             expired.append(order.number)
     return expired
 
@@ -557,22 +584,37 @@ def stock_reconcile(*, fix: bool = False) -> list[StockDrift]:
     if not fix:
         return drifts
 
-    unfixed = []
-    for drift in drifts:
-        with transaction.atomic():
-            if drift.level_id == 0:
-                unfixed.append(drift)
-            elif drift.difference > 0:
-                stock_release(
-                    variant_id=drift.variant_id, pool_id=drift.pool_id, quantity=drift.difference
-                )
-            elif (
+    return [drift for drift in drifts if not stock_drift_fix(drift=drift)]
+
+
+def stock_drift_fix(*, drift: StockDrift) -> bool:
+    """Correct one drifted stock level; False when it cannot hold its open reservations.
+
+    The level is locked and its drift measured again under the lock, so ``drift``
+    may be stale: two runs at once correct it once, not twice.
+    """
+    if drift.level_id == 0:
+        return False
+    with transaction.atomic():
+        reserved = (
+            StockLevel.objects.select_for_update()
+            .filter(pk=drift.level_id)
+            .values_list("reserved", flat=True)
+            .first()
+        )
+        if reserved is None:
+            return True
+        open_total = StockReservation.objects.filter(
+            state=StockReservation.State.OPEN, variant_id=drift.variant_id, pool_id=drift.pool_id
+        ).aggregate(total=Sum("quantity"))["total"]
+        difference = reserved - (open_total or 0)
+        if difference > 0:
+            stock_release(variant_id=drift.variant_id, pool_id=drift.pool_id, quantity=difference)
+        elif difference < 0:
+            return (
                 stock_reserve(
-                    variant_id=drift.variant_id,
-                    pool_ids=[drift.pool_id],
-                    quantity=-drift.difference,
+                    variant_id=drift.variant_id, pool_ids=[drift.pool_id], quantity=-difference
                 )
-                is None
-            ):
-                unfixed.append(drift)
-    return unfixed
+                is not None
+            )
+    return True

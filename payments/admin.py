@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -200,6 +201,8 @@ class OrderAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         """Create a (partial) shipment: quantities per line, carrier and tracking number."""
         if not self.has_view_permission(request):
             return HttpResponseRedirect(reverse("admin:index"))
+        if not self.has_change_permission(request):  # shipping moves stock and the status
+            raise PermissionDenied
         order = get_object_or_404(Order, pk=order_id)
         remaining = order_remaining_to_ship(order)
         lines = list(order.lines.filter(pk__in=[k for k, v in remaining.items() if v > 0]))
@@ -230,7 +233,9 @@ class OrderAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 class ShipmentForm(forms.Form):
-    method_id = forms.IntegerField(label=_("shipping method id"), required=False, min_value=1)
+    method_id = forms.IntegerField(
+        label=_("shipping method id"), required=False, min_value=1, max_value=2**31 - 1
+    )
     carrier = forms.CharField(label=_("carrier"), max_length=100, required=False)
     tracking_number = forms.CharField(label=_("tracking number"), max_length=100, required=False)
 

@@ -5,3 +5,10 @@ from django.utils.translation import gettext_lazy as _
 class PaymentsConfig(AppConfig):
     name = "payments"
     verbose_name = _("Payments")
+
+    def ready(self) -> None:
+        from orders.services import order_expiry_cancel_register
+        from payments.services import order_payment_cancel
+
+        # Orders that expire unpaid are cancelled with their payments.
+        order_expiry_cancel_register(order_payment_cancel)

@@ -113,7 +113,7 @@ class BankTransferGateway(OfflineGateway):
 
     def start(self, *, payment: Payment) -> NextAction:
         order = payment.order
-        seller = order.seller
+        seller = order.seller_as_sold  # the account as at placement, not as edited since
         amount = _money(payment.amount, payment.currency)
         return NextAction(
             kind="bank_transfer",
@@ -123,17 +123,17 @@ class BankTransferGateway(OfflineGateway):
             )
             % {
                 "amount": amount,
-                "holder": seller.legal_name,
-                "iban": seller.iban,
-                "bank": seller.bank_name,
-                "bic": seller.bic,
+                "holder": seller["legal_name"],
+                "iban": seller["iban"],
+                "bank": seller["bank_name"],
+                "bic": seller["bic"],
                 "reference": order.number,
             },
             details={
-                "account_holder": seller.legal_name,
-                "bank_name": seller.bank_name,
-                "iban": seller.iban,
-                "bic": seller.bic,
+                "account_holder": seller["legal_name"],
+                "bank_name": seller["bank_name"],
+                "iban": seller["iban"],
+                "bic": seller["bic"],
                 "reference": order.number,
                 "amount": str(quantize(payment.amount, payment.currency)),
                 "currency": payment.currency,

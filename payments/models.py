@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.contrib.postgres.fields import ArrayField
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
@@ -94,6 +95,25 @@ class PaymentMethod(models.Model):
 
     def __str__(self) -> str:
         return self.name_in("en")
+
+    def clean(self) -> None:
+        """A fixed discount needs a minimum order total at least as large: checkout
+        caps a discount at the items and shipping, but the merchant should not rely on it."""
+        fee = self.fee_fixed
+        if (
+            fee is not None
+            and fee < 0
+            and (self.min_order_amount is None or self.min_order_amount < -fee)
+        ):
+            raise ValidationError(
+                {
+                    "fee_fixed": _(
+                        "A fixed discount needs a minimum order total at least as large "
+                        "as the discount (%(amount)s %(currency)s)."
+                    )
+                    % {"amount": -fee, "currency": self.amounts_currency}
+                }
+            )
 
     def name_in(self, language: str) -> str:
         return translated(self.names, language, self.code)

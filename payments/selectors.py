@@ -19,6 +19,7 @@ from orders.quote import (
     cart_quote_at_offer_prices,
     exchange_convert,
     fee_preview,
+    in_cart_language,
 )
 from payments.gateways import GatewayError, gateway_for
 from payments.models import Payment, PaymentMethod
@@ -101,6 +102,7 @@ def _available(cart: Cart, base: CartQuote) -> list[PaymentMethod]:
     return [method for method in _candidates(cart) if _fits(method, cart, total)]
 
 
+@in_cart_language
 def payment_methods_for(*, cart: Cart) -> list[PaymentMethodOffer]:
     """The methods the cart may be paid with (market, currency, country, amount), in order."""
     base = _base_quote(cart)
@@ -132,6 +134,7 @@ def payment_method_for_cart(*, cart: Cart, code: str) -> PaymentMethod | None:
     return next((m for m in _available(cart, base) if m.code == code), None)
 
 
+@in_cart_language
 def checkout_quote(*, cart: Cart) -> CartQuote:
     """Everything the shopper pays with the chosen payment method's fee (if any):
     lines, shipping, duty, fee, tax and total, with notices and problems."""

@@ -19,7 +19,7 @@ from orders.errors import (
     QuoteChanged,
 )
 from orders.models import Cart, Order, OrderStatus
-from orders.quote import CartQuote
+from orders.quote import CartQuote, in_cart_language
 from orders.services import order_cancel, order_mark_paid, order_place
 from payments.gateways import GatewayError, NextAction, gateway_for
 from payments.models import Payment, PaymentMethod, PaymentStatus, PaymentTransaction
@@ -54,6 +54,7 @@ class CheckoutResult:
     next_action: NextAction
 
 
+@in_cart_language
 def cart_payment_method_set(*, cart: Cart, code: str) -> None:
     """Choose a payment method offered for the cart; CartError when it is not."""
     if payment_method_for_cart(cart=cart, code=code) is None:
@@ -65,6 +66,7 @@ def cart_payment_method_set(*, cart: Cart, code: str) -> None:
     cart_payment_method_record(cart=cart, code=code)
 
 
+@in_cart_language
 def checkout_complete(
     *, cart: Cart, payment_method_code: str, expected_total: Decimal | None = None
 ) -> CheckoutResult:
@@ -160,11 +162,14 @@ def payment_confirm_received(*, order: Order, by: str) -> Payment:
     its payment. A cancelled order cannot be paid (PaymentError).
     """
     with transaction.atomic():
+        # Lock order: the order first, then its payments (as order_payment_cancel does);
+        # only their own rows, never the seller's (every checkout of the seller needs it).
+        list(Order.objects.select_for_update(of=("self",)).filter(pk=order.pk).values_list("pk"))
         payment = (
-            Payment.objects.select_for_update()
+            Payment.objects.select_for_update(of=("self",))
             .filter(order=order)
             .exclude(status__in=[PaymentStatus.FAILED, PaymentStatus.CANCELLED])
-            .select_related("order__seller")
+            .select_related("method")
             .order_by("-pk")
             .first()
         )
@@ -202,7 +207,13 @@ def order_payment_cancel(*, order: Order, by: str, note: str = "") -> Order:
             order_cancel(order=order, by=by, note=note)
         except OrderError as error:
             raise PaymentError(error.message, code=error.code) from error
-        for payment in Payment.objects.select_for_update().filter(order=order).order_by("pk"):
+        payments = (
+            Payment.objects.select_for_update(of=("self",))
+            .filter(order=order)
+            .select_related("method")
+            .order_by("pk")
+        )
+        for payment in payments:
             if payment.status == PaymentStatus.PENDING:
                 payment.status = PaymentStatus.CANCELLED
                 kind = PaymentTransaction.Kind.CANCEL

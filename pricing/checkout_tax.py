@@ -69,6 +69,7 @@ from typing import Any, Protocol
 
 from babel.core import UnknownLocaleError
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext
@@ -303,13 +304,22 @@ def vat_number_check(number: str, *, country: str = "") -> VatCheck:
     return VatCheck(False, compact, number_country, message)
 
 
+VIES_CACHE_SECONDS = 3600
+
+
 def _vies_verified(check: VatCheck, *, is_eu: bool) -> VatCheck:
+    """``check`` confirmed by VIES. VIES's answer is kept an hour per number, so the
+    quotes of one checkout do not ask again; an unreachable VIES is not kept."""
     registry = vat_registry()
     if registry is None or not is_eu:
         return check
     prefix, digits = check.number[:2], check.number[2:]
+    cache_key = f"vies:{check.number}"
     try:
-        registered = registry.is_registered(country_code=prefix, number=digits)
+        registered = cache.get(cache_key)
+        if not isinstance(registered, bool):
+            registered = registry.is_registered(country_code=prefix, number=digits)
+            cache.set(cache_key, registered, VIES_CACHE_SECONDS)
     except VatRegistryUnavailable as error:
         logger.warning("VIES unavailable for %s: %s", check.number, error)
         return VatCheck(

@@ -5,9 +5,10 @@ Other apps use these functions and dataclasses only; the models stay this app's 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -34,6 +35,8 @@ from shipping.models import (
 )
 from shop.models import Country, Region
 from shop.money import minor_units
+
+logger = logging.getLogger(__name__)
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
@@ -537,7 +540,21 @@ def duty_quote(
     rules = rules.filter(area_id=area_id) if area_id is not None else rules.none()
     rule = next((r for r in rules if _threshold_holds(r, crossing_value, currency, convert)), None)
     if rule is None:
-        return nothing
+        # A gap in the duty rules: do not sell silently untaxed, tell the shopper that
+        # the carrier may collect duties and taxes (DAP), and the merchant to add a rule.
+        logger.error(
+            "No duty rule for goods into %s worth %s %s on %s: sold as DAP",
+            destination,
+            crossing_value,
+            currency,
+            on,
+        )
+        with _language(language):
+            return replace(
+                nothing,
+                mode="dap",
+                notice=_("Import duties and taxes may be due on delivery."),
+            )
     with _language(language):
         if rule.mode == DutyRule.Mode.DAP:
             return DutyQuote(

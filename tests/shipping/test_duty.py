@@ -185,8 +185,28 @@ def test_rules_outside_their_dates_or_inactive_do_not_apply() -> None:
     duty_rule_upsert(
         area=area, name="Off", valid_from=date(2020, 1, 1), percentage=Decimal(7), is_active=False
     )
-    assert quote("CH", [tee()], "EUR").mode == "none"
+    # No rule applies: the goods still cross, so duties may be due on delivery (DAP)
+    no_rule = quote("CH", [tee()], "EUR")
+    assert (no_rule.mode, no_rule.amount, no_rule.import_vat_at_checkout) == (
+        "dap",
+        Decimal("0.00"),
+        False,
+    )
+    assert no_rule.notice == "Import duties and taxes may be due on delivery."
+    assert no_rule.rule_id is None
     assert quote("CH", [tee()], "EUR", on=date(2025, 12, 31)).amount == Decimal("2.50")
+
+
+def test_crossing_goods_without_any_rule_are_dap_with_a_notice_and_an_error_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Switzerland has no customs area and no rule at all in this database
+    result = quote("CH", [tee(value="80")], "EUR", language="de")
+
+    assert (result.mode, result.import_vat_at_checkout) == ("dap", False)
+    assert result.crossing_keys == ("1",)
+    assert "Lieferung" in result.notice
+    assert "No duty rule for goods into CH" in caplog.text
 
 
 def test_a_country_belongs_to_one_customs_area() -> None:

@@ -29,18 +29,20 @@ BERLIN = {
     "country": "DE",
 }
 
-# The variant and its product (1), its offer (2), the cart locked (1) and its
-# line read and written (2), then the cart priced without an address (8).
-ADD_LINE = 18
-# The cart read (1) and priced with the Berlin address and a shipping method (16).
-GET_CART = 17
+# The variant and its product (1), its offer (2), the most free in one pool (1),
+# the cart locked and re-read (1) and its line read and written (2), then the
+# cart priced without an address (8, with the products' visibility), in savepoints.
+ADD_LINE = 22
+# The cart read (1) and priced with the Berlin address and a shipping method
+# (17, with the products' visibility in the destination).
+GET_CART = 18
 # The same with bank transfer chosen: the payment methods (1), the payment
 # fee taxed with the rest (tax classes and rates, exchange rates: 3).
-GET_CART_WITH_PAYMENT = 21
+GET_CART_WITH_PAYMENT = 22
 # The cart read and locked (2), priced once with and without the fee (20),
 # the method recorded (3), the order, its lines, number, reservations,
 # status change, outbox event and payment (the rest), in savepoints.
-CHECKOUT = 53
+CHECKOUT = 55
 # The aim for the cart page (issue: at most 12 queries).
 CART_PAGE_AIM = 12
 

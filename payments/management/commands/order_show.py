@@ -31,8 +31,12 @@ class Command(BaseCommand):
         write(f"Order {order.number}  [{order.status}]")
         write(
             f"Placed {order.created_at:%Y-%m-%d %H:%M} in {order.market.name}, "
-            f"sold by {order.seller.legal_name}"
+            f"sold by {order.seller_as_sold['legal_name']}"
         )
+        rate = (
+            "n/a" if order.exchange_rate is None else format(order.exchange_rate.normalize(), "f")
+        )
+        write(f"Currency {order.currency}, {rate} per EUR")
         write(
             f"Customer {order.customer_name} <{order.email}>, ships to "
             f"{order.shipping_city} {order.shipping_postal_code} {order.shipping_country}"
