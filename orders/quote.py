@@ -235,14 +235,9 @@ def exchange_convert(amount: Decimal, from_currency: str, to_currency: str) -> D
         raise ConversionError(f"no exchange rate for {error.args[0]}") from error
 
 
-def line_names(variant_ids: Sequence[int], language: str) -> dict[int, str]:
-    """Each variant's name in ``language``: the product's name and its options."""
-    variants = Variant.objects.filter(pk__in=variant_ids).prefetch_related("option_values")
-    return _names(list(variants), language)
-
-
 def _names(variants: Sequence[Variant], language: str) -> dict[int, str]:
-    """``line_names`` for variants whose option values are prefetched (one query)."""
+    """Each variant's name in ``language``, the product's name and its options, for
+    variants whose option values are prefetched (one query)."""
     if not variants:
         return {}
     product_ids = {variant.product_id for variant in variants}
