@@ -597,7 +597,7 @@ class DutyRule(models.Model):
     valid_to = models.DateField(_("valid to"), null=True, blank=True, help_text=_("Inclusive."))
     mode = models.CharField(_("mode"), max_length=3, choices=Mode.choices, default=Mode.DDP)
     percentage = models.DecimalField(
-        _("duty (% of goods value)"),
+        _("duty (percent of goods value)"),
         max_digits=6,
         decimal_places=3,
         default=ZERO,
