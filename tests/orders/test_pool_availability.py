@@ -40,7 +40,7 @@ def test_the_cart_refuses_more_than_one_pool_holds():
         cart_line_add(cart=cart, sku="KRV-TEE-M", quantity=2)
 
     assert caught.value.code == "not_enough_stock"
-    assert "Only 3 of KRV-TEE-M" in caught.value.message
+    assert "KRV-TEE-M sind nur 3 verfügbar" in caught.value.message
     assert cart.lines.get().quantity == 3
 
 
@@ -66,7 +66,7 @@ def test_a_line_larger_than_any_pool_is_a_problem_of_the_quote():
     quote = cart_quote(cart=cart)
 
     assert quote.problem_codes() == ["not_enough_stock"]
-    assert "Only 2 of KRV-TEE-M" in quote.problems[0].message
+    assert "KRV-TEE-M sind nur noch 2 übrig" in quote.problems[0].message
     assert quote.lines[0].available_quantity == 2
     with pytest.raises(CartError):
         cart_line_set(cart=cart, line_id=quote.lines[0].line_id, quantity=3)
