@@ -13,6 +13,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django_stubs_ext import StrOrPromise
 
 from shop.models import Country, Region, validate_currency_code
 
@@ -84,7 +85,24 @@ class DeliveryRegion(models.Model):
         return str(self.region)
 
 
-class DeliveryCity(models.Model):
+class NamedPlace:
+    """A place found by its name however it is typed: ``name_key`` ignores case and accents."""
+
+    name: str
+    name_key: str
+
+    def save(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        self.name_key = place_key(self.name)
+        super().save(*args, **kwargs)  # type: ignore[misc]
+
+    def name_clean(self, missing: StrOrPromise) -> None:
+        self.name = self.name.strip()
+        self.name_key = place_key(self.name)
+        if not self.name_key:
+            raise ValidationError({"name": missing})
+
+
+class DeliveryCity(NamedPlace, models.Model):
     """A city (for Türkiye: a province's city) switched on or off, with its districts."""
 
     country = models.ForeignKey(
@@ -119,15 +137,8 @@ class DeliveryCity(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def save(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
-        self.name_key = place_key(self.name)
-        super().save(*args, **kwargs)
-
     def clean(self) -> None:
-        self.name = self.name.strip()
-        self.name_key = place_key(self.name)
-        if not self.name_key:
-            raise ValidationError({"name": _("Enter the city's name.")})
+        self.name_clean(_("Enter the city's name."))
         if (
             self.region is not None
             and self.country_id
@@ -136,7 +147,7 @@ class DeliveryCity(models.Model):
             raise ValidationError({"region": _("This region is not in the chosen country.")})
 
 
-class DeliveryDistrict(models.Model):
+class DeliveryDistrict(NamedPlace, models.Model):
     """A district of a city (Türkiye: ilçe) switched on or off."""
 
     city = models.ForeignKey(
@@ -162,15 +173,8 @@ class DeliveryDistrict(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def save(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
-        self.name_key = place_key(self.name)
-        super().save(*args, **kwargs)
-
     def clean(self) -> None:
-        self.name = self.name.strip()
-        self.name_key = place_key(self.name)
-        if not self.name_key:
-            raise ValidationError({"name": _("Enter the district's name.")})
+        self.name_clean(_("Enter the district's name."))
 
 
 class PostalCodeRule(models.Model):

@@ -23,28 +23,9 @@ from payments.demo import payments_demo_setup
 from payments.selectors import checkout_quote, payment_methods_for
 from payments.services import cart_payment_method_set, checkout_complete
 from shop.models import Market
+from tests.payments.helpers import BERLIN, NEW_YORK
 
 pytestmark = pytest.mark.usefixtures("demo_shop")
-
-BERLIN = CheckoutAddress(
-    first_name="Erika",
-    last_name="Mustermann",
-    email="erika@example.com",
-    line1="Unter den Linden 1",
-    city="Berlin",
-    postal_code="10117",
-    country="DE",
-)
-NEW_YORK = CheckoutAddress(
-    first_name="Ada",
-    last_name="Lovelace",
-    email="ada@example.com",
-    line1="350 Fifth Avenue",
-    city="New York",
-    postal_code="10118",
-    region="US-NY",
-    country="US",
-)
 
 
 @pytest.fixture(autouse=True)
