@@ -14,6 +14,7 @@ urlpatterns = [
     path("healthz/status", views.healthz_status, name="healthz-status"),
     path("market/", views.choose_market, name="choose-market"),
     path("robots.txt", views.robots_txt, name="robots-txt"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("", include("storefront.urls")),
 ]
 

@@ -306,3 +306,12 @@ def test_hiding_a_category_hides_everything_below_it_without_breaking_pages(clie
     assert page.status_code == 200
     assert "/de-de/c/t-shirts/" not in page.content.decode()
     assert client.get("/de-de/").status_code == 200
+
+
+def test_pages_name_their_icon_and_favicon_ico_leads_there(demo_shop, client):
+    page = client.get("/de-de/")
+    icon = client.get("/favicon.ico")
+
+    assert b'rel="icon"' in page.content
+    assert icon.status_code == 301
+    assert icon["Location"].endswith(".svg")
