@@ -351,7 +351,10 @@ def _prepare(cart: Cart) -> _Draft:
     )
     _check_lines(lines, draft.offers, draft, visible)
     if cart.repriced_from_id and cart.repriced_from_id != market.pk:
-        draft.notices.append(_repriced_notice(cart))
+        items = sum(
+            (_shown_total(draft.offers[line.variant_id], line.quantity) for line in lines), ZERO
+        )
+        draft.notices.append(_repriced_notice(cart, items))
     return draft
 
 
@@ -601,18 +604,23 @@ def _line_available(offer: Offer, draft: _Draft) -> int:
     return min(offer.available_quantity, max(draft.pool_max.get(offer.variant_id, 0), 0))
 
 
-def _repriced_notice(cart: Cart) -> Notice:
+def _repriced_notice(cart: Cart, items: Decimal) -> Notice:
+    """The cart moved to the destination's market: the items before and now."""
     old = cart.repriced_from
+    currency = cart.pricing_market.currency
     return Notice(
         "repriced",
         gettext(
-            "Prices are now in %(currency)s, the prices of %(market)s where your order ships "
-            "(before: %(old_total)s %(old_currency)s)."
+            "Prices are now in %(currency)s, the prices of %(market)s where your order ships: "
+            "items %(new_total)s %(currency)s (before: %(old_total)s %(old_currency)s)."
         )
         % {
-            "currency": cart.pricing_market.currency,
+            "currency": currency,
             "market": cart.pricing_market.name,
-            "old_total": cart.repriced_old_total,
+            "new_total": quantize(items, currency),
+            "old_total": quantize(cart.repriced_old_total, old.currency)
+            if old and cart.repriced_old_total is not None
+            else cart.repriced_old_total,
             "old_currency": old.currency if old else "",
         },
     )

@@ -118,7 +118,10 @@ def test_shipping_to_new_york_reprices_the_cart_in_dollars_with_duty(client):
     cart = shopper.cart("/shipping-method", "put", {"id": method["id"]}).json()
 
     assert (cart["market"], cart["currency"]) == ("us", "USD")
-    assert "repriced" in {notice["code"] for notice in cart["notices"]}
+    repriced = next(notice for notice in cart["notices"] if notice["code"] == "repriced")
+    # old and new totals of the items, in the cart's language
+    assert "59.80 EUR" in repriced["message"]
+    assert f"{cart['totals']['subtotal']['net']} USD" in repriced["message"]
     assert cart["totals"]["duty"]["mode"] == "ddp"
     assert Decimal(cart["totals"]["duty"]["amount"]) > 0
     total = cart["totals"]["total"]
