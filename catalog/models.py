@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
@@ -180,13 +180,16 @@ class Visibility(models.TextChoices):
     EXCEPT = "except", _("Everywhere except the chosen countries")
 
 
+def _published_until() -> datetime:
+    """Up to the end of the current minute: the same SQL for a whole minute
+    (listing summaries are cached by it); a scheduled product may show up to
+    a minute early, never late."""
+    return timezone.now().replace(second=0, microsecond=0) + timedelta(minutes=1)
+
+
 class ProductQuerySet(models.QuerySet["Product"]):
     def published(self) -> ProductQuerySet:
-        # Up to the end of the current minute: the same SQL for a whole minute
-        # (listing summaries are cached by it); a scheduled product may show
-        # up to a minute early, never late.
-        until = timezone.now().replace(second=0, microsecond=0) + timedelta(minutes=1)
-        return self.filter(is_published=True, published_at__lt=until)
+        return self.filter(is_published=True, published_at__lt=_published_until())
 
     def visible_in(self, country: str) -> ProductQuerySet:
         """Published products a shopper in ``country`` may see."""
@@ -307,6 +310,14 @@ class Product(models.Model):
             Q(**{mode: Visibility.EVERYWHERE})
             | Q(**{mode: Visibility.ONLY, countries: [country]})
             | (Q(**{mode: Visibility.EXCEPT}) & ~Q(**{countries: [country]}))
+        )
+
+    def is_shown_in(self, country: str) -> bool:
+        """``Product.objects.visible_in(country)`` for this row, without a query."""
+        return (
+            self.is_published
+            and self.published_at < _published_until()
+            and self.is_visible_in(country)
         )
 
     def is_visible_in(self, country: str) -> bool:

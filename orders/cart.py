@@ -15,7 +15,7 @@ from django.db.models import F, Max
 from django.db.models.functions import Greatest
 from django.utils.translation import gettext
 
-from catalog.models import Product, Variant
+from catalog.models import Variant
 from orders.errors import CartError
 from orders.models import Cart, CartLine, token_hash
 from orders.quote import (
@@ -24,7 +24,7 @@ from orders.quote import (
     cart_quote_at_offer_prices,
     in_cart_language,
 )
-from orders.selectors import cart_shipping_options
+from orders.selectors import cart_markets_attach, cart_shipping_options
 from pricing.checkout_tax import vat_number_check
 from pricing.models import StockLevel
 from pricing.offers import Availability, PriceContext, offers_for
@@ -100,6 +100,7 @@ def _locked(cart: Cart) -> Cart:
         cart.status = Cart.Status.ORDERED
     if cart.status != Cart.Status.OPEN:
         raise CartError("cart_closed", gettext("This cart has already been ordered."))
+    cart_markets_attach(cart)  # refreshing dropped them
     return cart
 
 
@@ -164,7 +165,7 @@ def cart_line_add(*, cart: Cart, sku: str, quantity: int) -> CartLine:
             "unknown_sku", gettext("There is no item %(sku)s.") % {"sku": sku[:64]}, field="sku"
         )
     context = cart_price_context(cart)
-    if not Product.objects.visible_in(context.country).filter(pk=variant.product_id).exists():
+    if not variant.product.is_shown_in(context.country):
         raise CartError(
             "not_sold_here",
             gettext("%(sku)s is not sold in this market.") % {"sku": variant.sku},

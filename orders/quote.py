@@ -28,16 +28,17 @@ from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
 from typing import ParamSpec, TypeVar
 
+from django.core.cache import cache
 from django.utils import translation
 from django.utils.translation import gettext
 
-from catalog.models import Product, ProductTranslation, Variant, translated
+from catalog.models import ProductTranslation, Variant, translated
 from orders.models import Cart, CartLine
 from pricing.checkout_tax import InvalidVatNumber, TaxableItem, TaxEngineError, checkout_tax
 from pricing.models import StockLevel, StockPool
 from pricing.money import quantize
 from pricing.offers import Availability, Offer, PriceContext, offers_for
-from pricing.rates import latest_rates
+from pricing.rates import current_rates
 from pricing.selectors import market_pricing
 from pricing.tax import MissingTaxRate
 from shipping.selectors import (
@@ -48,8 +49,11 @@ from shipping.selectors import (
     duty_quote,
     shipping_options,
 )
+from shop import versions
 
 logger = logging.getLogger(__name__)
+
+VARIANTS_TIMEOUT = 60 * 60
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -228,54 +232,111 @@ def exchange_convert(amount: Decimal, from_currency: str, to_currency: str) -> D
     if from_currency == to_currency:
         return amount
 
-    rates = latest_rates()
+    rates = current_rates()
     try:
         return amount / rates[from_currency] * rates[to_currency]
     except KeyError as error:
         raise ConversionError(f"no exchange rate for {error.args[0]}") from error
 
 
-def _names(variants: Sequence[Variant], language: str) -> dict[int, str]:
-    """Each variant's name in ``language``, the product's name and its options, for
-    variants whose option values are prefetched (one query)."""
-    if not variants:
+def _attach_variants(lines: Sequence[CartLine], language: str, *, attach: bool) -> dict[int, str]:
+    """Each variant's name in ``language`` (the product's name and its options);
+    with ``attach``, give each line its variant (with the product) too.
+
+    Both are catalogue data, kept in the cache per variant until the catalogue
+    changes; the misses are read with three queries. The variants attached are
+    shared copies: read them, never save them through a line.
+    """
+    if not lines:
         return {}
+    variant_ids = sorted({line.variant_id for line in lines})
+    current = versions.version(versions.CATALOGUE)
+    keys = {pk: f"cart-variant:{language}:{pk}:v{current}" for pk in variant_ids}
+    found = cache.get_many(list(keys.values())) if current != versions.UNKNOWN else {}
+    known: dict[int, tuple[Variant, str]] = {
+        pk: found[key] for pk, key in keys.items() if key in found
+    }
+    missing = [pk for pk in variant_ids if pk not in known]
+    if missing:
+        read = _variants_read(missing, language)
+        known.update(read)
+        if current != versions.UNKNOWN:
+            cache.set_many({keys[pk]: entry for pk, entry in read.items()}, VARIANTS_TIMEOUT)
+    if attach:
+        for line in lines:
+            line.variant = known[line.variant_id][0]
+    return {pk: name for pk, (_variant, name) in known.items()}
+
+
+def _variants_read(variant_ids: list[int], language: str) -> dict[int, tuple[Variant, str]]:
+    variants = list(
+        Variant.objects.filter(pk__in=variant_ids)
+        .select_related("product")
+        .prefetch_related("option_values")
+    )
     product_ids = {variant.product_id for variant in variants}
     texts: dict[int, dict[str, str]] = {}
     for product_id, text_language, name in ProductTranslation.objects.filter(
         product_id__in=product_ids
     ).values_list("product_id", "language", "name"):
         texts.setdefault(product_id, {})[text_language] = name
-    names = {}
+    entries = {}
     for variant in variants:
         product_names = texts.get(variant.product_id, {})
         fallback = next(iter(product_names.values()), variant.sku)
         name = translated(product_names, language, fallback)
         options = ", ".join(value.name_in(language) for value in variant.option_values.all())
-        names[variant.pk] = f"{name} ({options})" if options else name
-    return names
+        # Kept without the prefetched options: they were read for the name only.
+        variant._prefetched_objects_cache = {}  # type: ignore[attr-defined]
+        entries[variant.pk] = (variant, f"{name} ({options})" if options else name)
+    return entries
+
+
+@dataclass(frozen=True)
+class _Stock:
+    """The lines' stock in the market's pools, read once for prices and ship-from."""
+
+    pool_ids: tuple[int, ...]
+    free: dict[tuple[int, int], int]  # (variant, pool) → quantity − reserved
+    countries: dict[int, str | None]  # pool → country
+
+    @property
+    def available(self) -> dict[int, int]:
+        """Variant → Σ free units over the pools (none below 0): what offers show."""
+        total: dict[int, int] = {}
+        for (variant_id, _pool), free in self.free.items():
+            total[variant_id] = total.get(variant_id, 0) + max(free, 0)
+        return total
+
+    @property
+    def most_in_one_pool(self) -> dict[int, int]:
+        """Variant → the most units free in one pool: what a line can have."""
+        best: dict[int, int] = {}
+        for (variant_id, _pool), free in self.free.items():
+            best[variant_id] = max(best.get(variant_id, 0), free)
+        return best
+
+
+def _stock(lines: Sequence[CartLine], market_id: int) -> _Stock:
+    pool_ids = market_pricing(market_id).pool_ids
+    free: dict[tuple[int, int], int] = {}
+    countries: dict[int, str | None] = {}
+    if lines and pool_ids:
+        levels = StockLevel.objects.filter(
+            variant_id__in=sorted({line.variant_id for line in lines}), pool_id__in=pool_ids
+        ).values_list("variant_id", "pool_id", "pool__country_id", "quantity", "reserved")
+        for variant_id, pool_id, country, quantity, reserved in levels:
+            free[(variant_id, pool_id)] = quantity - reserved
+            countries[pool_id] = country
+    return _Stock(pool_ids, free, countries)
 
 
 def ship_from_pools(
-    lines: Sequence[CartLine], market_id: int, *, best: dict[int, int] | None = None
+    lines: Sequence[CartLine], market_id: int, *, stock: _Stock | None = None
 ) -> dict[int, tuple[int | None, str]]:
-    """Line id → (pool id, pool country): the first of the market's pools holding the line.
-
-    ``best``, when given, is filled with variant id → the most units free in one pool:
-    what a line can have, since a line is reserved in one pool.
-    """
-
-    pool_ids = market_pricing(market_id).pool_ids
-    countries: dict[int, str | None] = {}
-    free: dict[tuple[int, int], int] = {}
-    levels = StockLevel.objects.filter(
-        variant_id__in=[line.variant_id for line in lines], pool_id__in=pool_ids
-    ).values_list("variant_id", "pool_id", "pool__country_id", "quantity", "reserved")
-    for variant_id, pool_id, country, quantity, reserved in levels if lines else ():
-        free[(variant_id, pool_id)] = quantity - reserved
-        countries[pool_id] = country
-        if best is not None:
-            best[variant_id] = max(best.get(variant_id, 0), quantity - reserved)
+    """Line id → (pool id, pool country): the first of the market's pools holding the line."""
+    stock = stock if stock is not None else _stock(lines, market_id)
+    pool_ids, free, countries = stock.pool_ids, stock.free, dict(stock.countries)
     picked: dict[int, int | None] = {}
     for line in lines:
         pool = next(
@@ -319,24 +380,31 @@ class _Delivery:
     problems: tuple[Problem, ...]
 
 
-def _prepare(cart: Cart) -> _Draft:
-    """Lines, offers, names and ship-from pools; problems of the lines themselves."""
+def _prepare(cart: Cart, *, exact: bool) -> _Draft:
+    """Lines, offers, names and ship-from pools; problems of the lines themselves.
+
+    ``exact`` (review and placement: what is frozen into an order) reads the
+    variants and products from the database; otherwise (the cart as it is
+    filled) their cached copies, which follow every change made through the
+    admin and the services once it commits.
+    """
     market = cart.pricing_market
-    lines = list(
-        cart.lines.select_related("variant__product")
-        .prefetch_related("variant__option_values")
-        .order_by("id")
-    )
-    variant_ids = [line.variant_id for line in lines]
-    pool_max: dict[int, int] = {}
+    if exact:
+        lines = list(cart.lines.select_related("variant__product").order_by("id"))
+    else:
+        lines = list(cart.lines.order_by("id"))
+    names = _attach_variants(lines, cart.language, attach=not exact)
+    stock = _stock(lines, market.pk)
     draft = _Draft(
         lines=lines,
-        offers=offers_for(variant_ids, cart_price_context(cart)),
-        names=_names(
-            list({line.variant_id: line.variant for line in lines}.values()), cart.language
+        offers=offers_for(
+            [line.variant_id for line in lines],
+            cart_price_context(cart),
+            available=stock.available,
         ),
-        pools=ship_from_pools(lines, market.pk, best=pool_max),
-        pool_max=pool_max,
+        names=names,
+        pools=ship_from_pools(lines, market.pk, stock=stock),
+        pool_max=stock.most_in_one_pool,
     )
     if market.seller_id is None:
         draft.problems.append(
@@ -344,11 +412,10 @@ def _prepare(cart: Cart) -> _Draft:
         )
     if not lines:
         draft.problems.append(Problem("empty_cart", gettext("Your cart is empty.")))
-    visible = set(
-        Product.objects.visible_in(cart.country_id or market.default_country_id)
-        .filter(pk__in={line.variant.product_id for line in lines})
-        .values_list("pk", flat=True)
-    )
+    country = cart.country_id or market.default_country_id
+    visible = {
+        line.variant.product_id for line in lines if line.variant.product.is_shown_in(country)
+    }
     _check_lines(lines, draft.offers, draft, visible)
     if cart.repriced_from_id and cart.repriced_from_id != market.pk:
         items = sum(
@@ -380,7 +447,7 @@ def cart_quote_at_offer_prices(*, cart: Cart) -> CartQuote:
 
     Problems name the lines that cannot be bought; nothing about the address.
     """
-    return _offer_price_quote(cart, _prepare(cart))
+    return _offer_price_quote(cart, _prepare(cart, exact=False))
 
 
 @in_cart_language
@@ -391,7 +458,7 @@ def cart_quote(*, cart: Cart, fee: FeeRule | None = None) -> CartQuote:
     (no address, no shipping method, out of stock, a missing tax rate…) is
     listed in ``problems`` with a code and a message.
     """
-    return _quote(cart, _prepare(cart), fee)
+    return _quote(cart, _prepare(cart, exact=True), fee)
 
 
 def cart_quote_and_fee(
@@ -399,7 +466,7 @@ def cart_quote_and_fee(
 ) -> tuple[CartQuote, CartQuote | None]:
     """``cart_quote`` without a fee, then with the fee rule ``fee_for`` picks from it
     (None when it picks none): the cart, its stock and shipping are read once."""
-    draft = _prepare(cart)
+    draft = _prepare(cart, exact=True)
     base = _quote(cart, draft, None)
     fee = fee_for(base)
     return base, None if fee is None else _quote(cart, draft, fee)
@@ -868,7 +935,7 @@ def _assemble(
         reverse_charge=reverse_charge,
         export=export,
         vat_number=vat_number,
-        exchange_rate=latest_rates().get(currency),
+        exchange_rate=current_rates().get(currency),
         payment_method_code=fee_code,
     )
 

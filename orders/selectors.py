@@ -12,6 +12,7 @@ from orders.models import Cart, Order, StockReservation, token_hash
 from orders.quote import cart_quote_at_offer_prices, destination_of
 from pricing.models import StockLevel
 from shipping.selectors import shipping_options
+from shop.selectors import market_with_seller
 
 if TYPE_CHECKING:
     from shipping.selectors import ShippingOption
@@ -30,11 +31,22 @@ def cart_for_token(cart_id: int, token: str) -> Cart | None:
         or len(token) > 200
     ):
         return None
-    return (
-        Cart.objects.select_related("market", "pricing_market__seller", "customer")
-        .filter(pk=cart_id, token_hash=token_hash(token))
-        .first()
+    cart = next(
+        iter(
+            Cart.objects.select_related("customer").filter(pk=cart_id, token_hash=token_hash(token))
+        ),
+        None,
     )
+    if cart is not None:
+        cart_markets_attach(cart)
+    return cart
+
+
+def cart_markets_attach(cart: Cart) -> None:
+    """Give the cart its markets and their sellers from memory (shared copies: read
+    them, never save them through the cart)."""
+    cart.market = market_with_seller(cart.market_id)
+    cart.pricing_market = market_with_seller(cart.pricing_market_id)
 
 
 def cart_line_count(cart: Cart) -> int:

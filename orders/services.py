@@ -76,9 +76,9 @@ def order_place(
     Lines are reserved in variant order (so concurrent orders lock stock rows
     in the same order) with ``pricing.services.stock_reserve``'s conditional
     UPDATE; a line that cannot be reserved raises NotEnoughStock and nothing
-    is stored. The cart is marked ordered and an ``order.placed`` event is
-    written to the outbox. ``reservation_minutes`` ≤ 0: the reservation never
-    expires (cash on delivery).
+    is stored. The cart is marked ordered (with the payment method) and an
+    ``order.placed`` event is written to the outbox. ``reservation_minutes``
+    ≤ 0: the reservation never expires (cash on delivery).
     """
     if not quote.is_placeable:
         raise OrderNotPlaceable(quote.problems)
@@ -128,8 +128,11 @@ def order_place(
         _reserve(order, lines, quote, expires)
         _record(order, "", OrderStatus.PENDING_PAYMENT, by, gettext("Order placed."))
         outbox_write(kind="order.placed", order=order, payload={"number": order.number})
-        Cart.objects.filter(pk=cart.pk).update(status=Cart.Status.ORDERED, updated_at=now)
+        Cart.objects.filter(pk=cart.pk).update(
+            status=Cart.Status.ORDERED, payment_method_code=payment_method_code, updated_at=now
+        )
         cart.status = Cart.Status.ORDERED
+        cart.payment_method_code = payment_method_code
     return order
 
 

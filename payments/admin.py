@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django import forms
@@ -20,12 +21,17 @@ from orders.errors import OrderError
 from orders.models import Order, OrderLine, OrderStatusChange, Shipment
 from orders.services import order_remaining_to_ship, shipment_create
 from payments.models import Payment, PaymentMethod
+from payments.selectors import payment_methods_changed
 from payments.services import PaymentError, order_payment_cancel, payment_confirm_received
 from pricing.money import quantize
+from shop.admin_mixins import RetiresCachesAdmin
 
 
 @admin.register(PaymentMethod)
-class PaymentMethodAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class PaymentMethodAdmin(RetiresCachesAdmin):
+    def caches_retire(self, objects: Sequence[Any]) -> None:
+        payment_methods_changed()
+
     list_display = (
         "code",
         "gateway",

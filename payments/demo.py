@@ -8,6 +8,7 @@ from typing import Any
 from django.db import transaction
 
 from payments.models import PaymentMethod
+from payments.selectors import payment_methods_changed
 from shop.models import Market
 
 DEMO_METHODS: list[dict[str, Any]] = [
@@ -48,6 +49,7 @@ DEMO_METHODS: list[dict[str, Any]] = [
 @transaction.atomic
 def payments_demo_setup() -> dict[str, PaymentMethod]:
     """Create or update the demo payment methods (idempotent); methods by code."""
+    payment_methods_changed()
     methods = {}
     for spec in DEMO_METHODS:
         fields = dict(spec)

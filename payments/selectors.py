@@ -23,6 +23,8 @@ from orders.quote import (
 )
 from payments.gateways import GatewayError, gateway_for
 from payments.models import Payment, PaymentMethod
+from shop import versions
+from shop.config_cache import config_cached
 
 
 @dataclass(frozen=True)
@@ -53,9 +55,22 @@ def fee_rule(method: PaymentMethod, language: str) -> FeeRule:
     )
 
 
-def _candidates(cart: Cart) -> QuerySet[PaymentMethod]:
-    return PaymentMethod.objects.filter(is_active=True, markets=cart.pricing_market_id).order_by(
-        "position", "code"
+def payment_methods_changed() -> None:
+    """Payment methods changed: checkout reads them again once the transaction commits."""
+    versions.retire(versions.PAYMENTS)
+
+
+def _candidates(cart: Cart) -> tuple[PaymentMethod, ...]:
+    """The market's active methods in order (kept until a method changes; read-only)."""
+    market_id = cart.pricing_market_id
+    return config_cached(
+        versions.PAYMENTS,
+        f"methods:{market_id}",
+        lambda: tuple(
+            PaymentMethod.objects.filter(is_active=True, markets=market_id).order_by(
+                "position", "code"
+            )
+        ),
     )
 
 

@@ -87,10 +87,6 @@ def checkout_complete(
                 gettext("This payment method is not available for your order."),
                 code="payment_method_unavailable",
             )
-        try:
-            cart_payment_method_record(cart=cart, code=method.code)
-        except CartError as error:
-            raise CheckoutError(error.message, code=error.code) from error
         if not quote.is_placeable:
             _raise_not_placeable(quote)
         if expected_total is not None and quote.total.gross != expected_total:

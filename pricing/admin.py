@@ -41,7 +41,7 @@ from pricing.models import (
     validate_price_positive,
 )
 from pricing.money import quantize
-from pricing.rates import BASE_CURRENCY
+from pricing.rates import BASE_CURRENCY, exchange_rates_changed
 from pricing.selectors import pricing_config_changed
 from pricing.services import (
     derived_follow,
@@ -371,8 +371,11 @@ class ExchangeRateForm(forms.ModelForm):  # type: ignore[type-arg]
 
 
 @admin.register(ExchangeRate)
-class ExchangeRateAdmin(admin.ModelAdmin):
+class ExchangeRateAdmin(RetiresCachesAdmin):
     """ECB reference rates are history and stay as they arrived; manual rates can be edited."""
+
+    def caches_retire(self, objects: Sequence[Any]) -> None:
+        exchange_rates_changed()
 
     form = ExchangeRateForm
     list_display = ["currency", "rate", "effective_date", "source", "is_pinned", "created_at"]

@@ -81,6 +81,8 @@ from catalog.models import TaxClass
 from pricing.models import TaxRate
 from pricing.money import HUNDRED, ZERO, quantize
 from pricing.tax import MissingTaxRate
+from shop import versions
+from shop.config_cache import config_cached
 from shop.models import EU_MEMBER_STATES, Seller
 from shop.money import minor_units
 from shop.storefront import country_name
@@ -560,12 +562,12 @@ def _quote_with(
 
 
 def _tax_class_codes(items: Sequence[TaxableItem]) -> tuple[dict[int, str], int | None]:
-    """Codes of the items' tax classes and the id of the standard class (one query)."""
-    ids = {item.tax_class_id for item in items if item.tax_class_id is not None}
-    rows = TaxClass.objects.filter(Q(id__in=ids) | Q(code=STANDARD_TAX_CLASS)).values_list(
-        "id", "code"
+    """Codes of the items' tax classes and the id of the standard class."""
+    every: dict[int, str] = config_cached(
+        versions.PRICING, "tax-classes", lambda: dict(TaxClass.objects.values_list("id", "code"))
     )
-    codes = dict(rows)
+    ids = {item.tax_class_id for item in items if item.tax_class_id is not None}
+    codes = {id_: code for id_, code in every.items() if id_ in ids or code == STANDARD_TAX_CLASS}
     standard = next((id_ for id_, code in codes.items() if code == STANDARD_TAX_CLASS), None)
     return codes, standard
 
@@ -604,25 +606,31 @@ class BuiltinTaxEngine:
     def _rates(sale: Sale, class_ids: set[int | None]) -> dict[int, Decimal]:
         if not class_ids:
             return {}
-        place = Q(region__isnull=True)
-        if sale.destination_region:
-            place |= Q(region__code=sale.destination_region)
-        rows = (
-            TaxRate.objects.filter(
-                place,
-                country_id=sale.destination_country,
-                tax_class_id__in=class_ids,
-                valid_from__lte=sale.on,
-            )
-            .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=sale.on))
-            .order_by("tax_class_id", "-valid_from")
-            .values_list("tax_class_id", "region_id", "rate")
+        key = f"checkout-rates:{sale.destination_country}:{sale.destination_region}:{sale.on}"
+        every = config_cached(
+            versions.PRICING,
+            key,
+            lambda: _place_rates(sale.destination_country, sale.destination_region, sale.on),
         )
-        regional: dict[int, Decimal] = {}
-        national: dict[int, Decimal] = {}
-        for class_id, region_id, rate in rows:
-            (regional if region_id is not None else national).setdefault(class_id, rate)
-        return {**national, **regional}
+        return {class_id: rate for class_id, rate in every.items() if class_id in class_ids}
+
+
+def _place_rates(country: str, region: str, on: date) -> dict[int, Decimal]:
+    """Tax class → rate in force at a place on a day: the region's row, else the country's."""
+    place = Q(region__isnull=True)
+    if region:
+        place |= Q(region__code=region)
+    rows = (
+        TaxRate.objects.filter(place, country_id=country, valid_from__lte=on)
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=on))
+        .order_by("tax_class_id", "-valid_from")
+        .values_list("tax_class_id", "region_id", "rate")
+    )
+    regional: dict[int, Decimal] = {}
+    national: dict[int, Decimal] = {}
+    for class_id, region_id, rate in rows:
+        (regional if region_id is not None else national).setdefault(class_id, rate)
+    return {**national, **regional}
 
 
 class StripeTaxEngine:

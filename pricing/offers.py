@@ -9,7 +9,7 @@ the tax rates come from the cache (one more query when they changed).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -167,11 +167,18 @@ class _PriceRow:
         )
 
 
-def offers_for(variants: Iterable[object], context: PriceContext) -> dict[int, Offer]:
+def offers_for(
+    variants: Iterable[object],
+    context: PriceContext,
+    *,
+    available: Mapping[int, int] | None = None,
+) -> dict[int, Offer]:
     """Offers for ``variants`` (Variant objects or ids), keyed by variant id.
 
     Every requested variant gets an offer; one without a price in the
-    market's lists is ``NOT_SOLD``.
+    market's lists is ``NOT_SOLD``. ``available`` (variant → free units over
+    the market's pools, none below 0) is read here unless the caller has
+    just read the same levels.
     """
     variant_ids = sorted({int(getattr(v, "pk", v)) for v in variants})  # type: ignore[call-overload]
     if not variant_ids:
@@ -188,7 +195,8 @@ def offers_for(variants: Iterable[object], context: PriceContext) -> dict[int, O
     rows = _price_rows(variant_ids, [info.id for info in price_lists])
     tax_countries = {context.country} | {i.tax_country for i in price_lists if i.tax_country}
     taxes = tax_table(tax_countries, on=timezone.localdate(at)) if rows else {}
-    available = _available(variant_ids, config.pool_ids)
+    if available is None:
+        available = _available(variant_ids, config.pool_ids)
 
     preference = {info.id: position for position, info in enumerate(price_lists)}
     best: dict[int, _PriceRow] = {}

@@ -15,6 +15,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from pricing.models import ExchangeRate
+from shop import versions
+from shop.config_cache import config_cached
 
 if TYPE_CHECKING:
     from pricing.derivation import RebuildReport
@@ -87,9 +89,15 @@ def fetch_ecb_xml(url: str | None = None, *, timeout: float = 15) -> bytes:
         raise RatesDownloadError(f"could not download {url}: {error}") from error
 
 
+def exchange_rates_changed() -> None:
+    """Rates were written: checkout reads them again once the transaction commits."""
+    versions.retire(versions.EXCHANGE_RATES)
+
+
 @transaction.atomic
 def rates_store(reference: ReferenceRates) -> int:
     """Record one day's reference rates (earlier days stay as history); return the count."""
+    exchange_rates_changed()
     for currency, rate in sorted(reference.rates.items()):
         ExchangeRate.objects.update_or_create(
             currency=currency,
@@ -98,6 +106,15 @@ def rates_store(reference: ReferenceRates) -> int:
             defaults={"rate": rate},
         )
     return len(reference.rates)
+
+
+def current_rates() -> dict[str, Decimal]:
+    """``latest_rates()`` kept in memory until rates change (for checkout; do not
+    change the dict). Derivation reads ``latest_rates()`` itself: it runs in the
+    transaction that stores new rates, before they are announced."""
+    return config_cached(
+        versions.EXCHANGE_RATES, f"latest:{timezone.localdate().isoformat()}", latest_rates
+    )
 
 
 def latest_rates() -> dict[str, Decimal]:

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Subquery, When
 from django.db.models.functions import Coalesce
@@ -15,6 +14,7 @@ from django.utils import timezone
 from catalog.models import Product, Variant
 from pricing.models import MarketPriceList, MarketStockPool, PriceEntry, StockLevel
 from shop import versions
+from shop.config_cache import config_cached
 from shop.request_memo import forget, memoized
 
 if TYPE_CHECKING:
@@ -68,12 +68,12 @@ def market_pricing(market_id: int) -> MarketPricing:
 
 
 def _cached_market_pricing(market_id: int) -> MarketPricing:
-    key = f"pricing:market:{market_id}:v{versions.version(versions.PRICING)}"
-    config: MarketPricing | None = cache.get(key)
-    if config is None:
-        config = _load_market_pricing(market_id)
-        cache.set(key, config, CONFIG_TIMEOUT)
-    return config
+    return config_cached(
+        versions.PRICING,
+        f"market:{market_id}",
+        lambda: _load_market_pricing(market_id),
+        timeout=CONFIG_TIMEOUT,
+    )
 
 
 def _load_market_pricing(market_id: int) -> MarketPricing:

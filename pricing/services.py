@@ -190,12 +190,12 @@ def stock_reserve(*, variant_id: int, pool_ids: Sequence[int], quantity: int) ->
     if quantity <= 0:
         raise ValueError("quantity must be positive")
     for pool_id in pool_ids:
-        with transaction.atomic():
-            reserved = StockLevel.objects.filter(
-                variant_id=variant_id,
-                pool_id=pool_id,
-                quantity__gte=F("reserved") + quantity,
-            ).update(reserved=F("reserved") + quantity, updated_at=timezone.now())
+        # One statement: atomic on its own, and matching no row is not an error.
+        reserved = StockLevel.objects.filter(
+            variant_id=variant_id,
+            pool_id=pool_id,
+            quantity__gte=F("reserved") + quantity,
+        ).update(reserved=F("reserved") + quantity, updated_at=timezone.now())
         if reserved:
             stock_changed([variant_id])
             return pool_id

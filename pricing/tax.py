@@ -9,15 +9,15 @@ from datetime import date
 from decimal import Decimal
 from typing import NamedTuple
 
-from django.core.cache import cache
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext
 
 from catalog.models import Product, TaxClass
 from pricing.models import PriceList, TaxRate
+from shop.config_cache import config_cached
 from shop.models import MarketCountry
-from shop.versions import PRICING, version
+from shop.versions import PRICING
 
 logger = logging.getLogger(__name__)
 
@@ -50,12 +50,8 @@ def tax_table(countries: Iterable[str], *, on: date) -> TaxTable:
     Cached until a tax rate (or anything else shown in the shop) changes.
     """
     codes = sorted({country.upper() for country in countries if country})
-    key = f"pricing:tax-table:{version(PRICING)}:{on.isoformat()}:{','.join(codes)}"
-    table: TaxTable | None = cache.get(key)
-    if table is None:
-        table = _load_tax_table(codes, on)
-        cache.set(key, table, 60 * 60)
-    return table
+    key = f"tax-table:{on.isoformat()}:{','.join(codes)}"
+    return config_cached(PRICING, key, lambda: _load_tax_table(codes, on), timeout=60 * 60)
 
 
 def _load_tax_table(codes: list[str], on: date) -> TaxTable:

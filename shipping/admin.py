@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.contrib import admin, messages
@@ -27,7 +28,16 @@ from shipping.models import (
     ShippingRateBracket,
     ShippingZone,
 )
+from shipping.selectors import shipping_config_changed
 from shipping.services import delivery_country_set
+from shop.admin_mixins import RetiresCachesAdmin
+
+
+class ShippingConfigAdmin(RetiresCachesAdmin):
+    """Every change made here is read by the address check, shipping options or duty."""
+
+    def caches_retire(self, objects: Sequence[Any]) -> None:
+        shipping_config_changed()
 
 
 class SwitchActionsMixin:
@@ -37,6 +47,7 @@ class SwitchActionsMixin:
 
     def _switch(self, request: HttpRequest, queryset: QuerySet[Any], enabled: bool) -> None:
         count = queryset.update(is_enabled=enabled)
+        shipping_config_changed()
         self.message_user(  # type: ignore[attr-defined]
             request,
             ngettext("%(count)d row switched.", "%(count)d rows switched.", count)
@@ -60,7 +71,7 @@ class PostalCodeRuleInline(admin.TabularInline):
 
 
 @admin.register(PostalCodeRule)
-class PostalCodeRuleAdmin(admin.ModelAdmin):
+class PostalCodeRuleAdmin(ShippingConfigAdmin):
     list_display = ["__str__", "country", "action", "kind", "note"]
     list_filter = ["action", "kind", "country"]
     search_fields = ["value", "range_start", "range_end", "country__name", "note"]
@@ -68,7 +79,7 @@ class PostalCodeRuleAdmin(admin.ModelAdmin):
 
 
 @admin.register(DeliveryCountry)
-class DeliveryCountryAdmin(SwitchActionsMixin, admin.ModelAdmin):
+class DeliveryCountryAdmin(SwitchActionsMixin, ShippingConfigAdmin):
     """The countries the shop delivers to, at a glance: switch, regions, cities, postal rules."""
 
     list_display = [
@@ -153,7 +164,7 @@ class DeliveryCountryFilter(admin.SimpleListFilter):
 
 
 @admin.register(DeliveryRegion)
-class DeliveryRegionAdmin(SwitchActionsMixin, admin.ModelAdmin):
+class DeliveryRegionAdmin(SwitchActionsMixin, ShippingConfigAdmin):
     list_display = ["region", "code", "country", "is_enabled"]
     list_editable = ["is_enabled"]
     list_filter = ["is_enabled", DeliveryCountryFilter]
@@ -177,7 +188,7 @@ class DeliveryDistrictInline(admin.TabularInline):
 
 
 @admin.register(DeliveryCity)
-class DeliveryCityAdmin(SwitchActionsMixin, admin.ModelAdmin):
+class DeliveryCityAdmin(SwitchActionsMixin, ShippingConfigAdmin):
     list_display = ["name", "region", "country", "is_enabled", "districts_delivered"]
     list_editable = ["is_enabled"]
     list_filter = ["is_enabled", "country"]
@@ -217,7 +228,7 @@ class ShippingZoneInline(admin.StackedInline):
 
 
 @admin.register(ShippingMethod)
-class ShippingMethodAdmin(admin.ModelAdmin):
+class ShippingMethodAdmin(ShippingConfigAdmin):
     list_display = ["code", "carrier", "display_name", "days", "is_active", "position"]
     list_editable = ["is_active", "position"]
     list_filter = ["is_active", "carrier"]
@@ -270,7 +281,7 @@ class ShippingRateBracketInline(admin.TabularInline):
 
 
 @admin.register(ShippingRate)
-class ShippingRateAdmin(admin.ModelAdmin):
+class ShippingRateAdmin(ShippingConfigAdmin):
     list_display = [
         "method",
         "zone_name",
@@ -305,7 +316,7 @@ class ShippingRateAdmin(admin.ModelAdmin):
 
 
 @admin.register(ShippingZone)
-class ShippingZoneAdmin(admin.ModelAdmin):
+class ShippingZoneAdmin(ShippingConfigAdmin):
     list_display = ["name", "method", "country_list", "region_count"]
     list_filter = ["method"]
     search_fields = ["name", "method__code", "countries__code", "regions__code"]
@@ -339,7 +350,7 @@ class CustomsAreaCountryInline(admin.TabularInline):
 
 
 @admin.register(CustomsArea)
-class CustomsAreaAdmin(admin.ModelAdmin):
+class CustomsAreaAdmin(ShippingConfigAdmin):
     list_display = ["name", "code", "member_list"]
     search_fields = ["name", "code"]
     inlines = [CustomsAreaCountryInline]
@@ -358,7 +369,7 @@ class DutyChapterRateInline(admin.TabularInline):
 
 
 @admin.register(DutyRule)
-class DutyRuleAdmin(admin.ModelAdmin):
+class DutyRuleAdmin(ShippingConfigAdmin):
     list_display = [
         "name",
         "area",

@@ -5,13 +5,13 @@ Other apps use these functions and dataclasses only; the models stay this app's 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
 from urllib.parse import quote
 
 from django.db.models import Exists, OuterRef, Prefetch, Q
@@ -33,6 +33,8 @@ from shipping.models import (
     place_key,
     postal_code_key,
 )
+from shop import versions
+from shop.config_cache import config_cached
 from shop.models import Country, Region
 from shop.money import minor_units
 
@@ -43,6 +45,21 @@ HUNDRED = Decimal(100)
 
 Convert = Callable[[Decimal, str, str], Decimal]
 """(amount, from_currency, to_currency) -> amount, e.g. at the day's exchange rates."""
+
+# Delivery rules read countries and regions of ``shop`` too.
+_CONFIG = (versions.SHIPPING, versions.MARKETS)
+
+
+def shipping_config_changed() -> None:
+    """Delivery regions, postal-code rules, methods, zones, rates, customs areas or
+    duty rules changed: every process reads them again once the transaction commits."""
+    versions.retire(versions.SHIPPING)
+
+
+def _key(kind: str, *parts: object) -> str:
+    """A bounded cache key for values that include what a shopper typed."""
+    text = "\x1f".join(str(part) for part in parts)
+    return f"{kind}:{hashlib.sha256(text.encode()).hexdigest()[:40]}"
 
 
 def money_quantize(amount: Decimal, currency: str) -> Decimal:
@@ -111,6 +128,8 @@ def _region_is_switched_off(region: Region) -> bool:
 def destination_check(destination: Destination) -> DeliveryCheck:
     """Whether the shop delivers to ``destination``, checked from the country down.
 
+    Kept per destination and language until the delivery rules change.
+
     Country: switched on for delivery. Region: of that country, required where
     the country requires one, not switched off. City: not switched off; where
     the city lists districts, the district must be one of them and switched on.
@@ -120,6 +139,19 @@ def destination_check(destination: Destination) -> DeliveryCheck:
     for field in ("country", "region", "city", "district", "postal_code"):
         if not _is_storable(getattr(destination, field)):
             return _refuse(field, _("Please remove the invalid characters."))
+    key = _key(
+        "check",
+        translation.get_language() or "",
+        destination.country,
+        destination.region,
+        destination.city,
+        destination.district,
+        destination.postal_code,
+    )
+    return config_cached(_CONFIG, key, lambda: _destination_check(destination))
+
+
+def _destination_check(destination: Destination) -> DeliveryCheck:
     delivery_country = _delivery_country(destination.country)
     if delivery_country is None:
         country_name = (
@@ -224,9 +256,16 @@ def postal_code_allowed(*, country: str, postal_code: str) -> bool:
 
 def deliverable_countries() -> list[str]:
     """ISO codes of the countries switched on for delivery, sorted."""
-    return sorted(
-        DeliveryCountry.objects.filter(is_enabled=True).values_list("country_id", flat=True)
+    codes: tuple[str, ...] = config_cached(
+        _CONFIG,
+        "deliverable-countries",
+        lambda: tuple(
+            sorted(
+                DeliveryCountry.objects.filter(is_enabled=True).values_list("country_id", flat=True)
+            )
+        ),
     )
+    return list(codes)
 
 
 def deliverable_regions(country: str) -> list[tuple[str, str]]:
@@ -326,9 +365,43 @@ def shipping_options(
     if not _is_storable(currency) or not destination_check(destination).ok:
         return []
     country = destination.country.strip().upper()
+    region = destination.region.strip().upper()
+    chosen = config_cached(
+        _CONFIG,
+        _key("rates", country, region, currency),
+        lambda: _zone_rates(country, region, currency),
+    )
+    options = []
+    for method, rate in chosen:
+        price = rate_price(rate, weight_grams=weight_grams, goods_value=goods_value)
+        if price is None:
+            continue
+        options.append(
+            ShippingOption(
+                method_id=method.pk,
+                code=method.code,
+                carrier=method.carrier,
+                name=method.name(language or translation.get_language() or ""),
+                price=money_quantize(price, currency),
+                currency=currency,
+                price_includes_tax=rate.includes_tax,
+                days_min=method.days_min,
+                days_max=method.days_max,
+            )
+        )
+    positions = {method.pk: method.position for method, _rate in chosen}
+    options.sort(key=lambda o: (o.price, positions[o.method_id], o.days_max, o.code))
+    return options
+
+
+def _zone_rates(
+    country: str, region_code: str, currency: str
+) -> tuple[tuple[ShippingMethod, ShippingRate], ...]:
+    """Each active method serving the place, with its zone's rate in ``currency``
+    (brackets loaded): a region's zone wins over its country's."""
     region_codes: list[str] = []
-    if destination.region:
-        region = Region.objects.filter(code=destination.region.strip().upper()).first()
+    if region_code:
+        region = Region.objects.filter(code=region_code).first()
         if region is not None:
             region_codes = [region.code]
             if region.parent_id:
@@ -354,33 +427,12 @@ def shipping_options(
         .distinct()
         .order_by("method_id", "-serves_region", "pk")
     )
-    chosen: dict[int, tuple[Any, ShippingRate]] = {}
+    chosen: dict[int, tuple[ShippingMethod, ShippingRate]] = {}
     for zone in zones:
         rates = list(zone.rates.all())
         if zone.method_id not in chosen and rates:
-            chosen[zone.method_id] = (zone, rates[0])
-    options = []
-    for zone, rate in chosen.values():
-        price = rate_price(rate, weight_grams=weight_grams, goods_value=goods_value)
-        if price is None:
-            continue
-        method = zone.method
-        options.append(
-            ShippingOption(
-                method_id=method.pk,
-                code=method.code,
-                carrier=method.carrier,
-                name=method.name(language or translation.get_language() or ""),
-                price=money_quantize(price, currency),
-                currency=currency,
-                price_includes_tax=rate.includes_tax,
-                days_min=method.days_min,
-                days_max=method.days_max,
-            )
-        )
-    positions = {zone.method_id: zone.method.position for zone, _rate in chosen.values()}
-    options.sort(key=lambda o: (o.price, positions[o.method_id], o.days_max, o.code))
-    return options
+            chosen[zone.method_id] = (zone.method, rates[0])
+    return tuple(chosen.values())
 
 
 def tracking_url(*, method_id: int, tracking_number: str) -> str:
@@ -400,11 +452,31 @@ def tracking_url(*, method_id: int, tracking_number: str) -> str:
 
 
 def _customs_areas(countries: set[str]) -> dict[str, int]:
-    return dict(
-        CustomsAreaCountry.objects.filter(country_id__in=countries).values_list(
-            "country_id", "area_id"
-        )
+    """Country → customs area, for those of ``countries`` in an area."""
+    every = config_cached(
+        _CONFIG,
+        "customs-areas",
+        lambda: dict(CustomsAreaCountry.objects.values_list("country_id", "area_id")),
     )
+    return {country: every[country] for country in countries if country in every}
+
+
+def _duty_rules(area_id: int, on: date) -> list[DutyRule]:
+    """The area's active rules valid on ``on``, in the order they are tried."""
+    every: tuple[DutyRule, ...] = config_cached(
+        _CONFIG,
+        f"duty-rules:{area_id}",
+        lambda: tuple(
+            DutyRule.objects.filter(is_active=True, area_id=area_id)
+            .prefetch_related("chapter_rates")
+            .order_by("position", "-valid_from", "pk")
+        ),
+    )
+    return [
+        rule
+        for rule in every
+        if rule.valid_from <= on and (rule.valid_to is None or rule.valid_to >= on)
+    ]
 
 
 def _crosses(from_country: str, to_country: str, areas: dict[str, int]) -> bool:
@@ -530,14 +602,8 @@ def duty_quote(
         return nothing
     crossing_value = sum((line.value for line in crossing), ZERO)
     total_value = sum((line.value for line in lines), ZERO)
-    rules = (
-        DutyRule.objects.filter(is_active=True, valid_from__lte=on)
-        .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=on))
-        .prefetch_related("chapter_rates")
-        .order_by("position", "-valid_from", "pk")
-    )
     area_id = areas.get(destination)
-    rules = rules.filter(area_id=area_id) if area_id is not None else rules.none()
+    rules = _duty_rules(area_id, on) if area_id is not None else []
     rule = next((r for r in rules if _threshold_holds(r, crossing_value, currency, convert)), None)
     if rule is None:
         # A gap in the duty rules: do not sell silently untaxed, tell the shopper that

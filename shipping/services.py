@@ -6,9 +6,11 @@ Every function validates like the admin does (``full_clean``) and raises
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import functools
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
+from typing import ParamSpec, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -31,10 +33,26 @@ from shipping.models import (
     place_key,
     postal_code_key,
 )
+from shipping.selectors import shipping_config_changed
 from shop.models import Country, Region
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _changes_config(function: Callable[P, R]) -> Callable[P, R]:
+    """The wrapped service writes delivery configuration: retire its caches on commit."""
+
+    @functools.wraps(function)
+    def changing(*args: P.args, **kwargs: P.kwargs) -> R:
+        shipping_config_changed()
+        return function(*args, **kwargs)
+
+    return changing
 
 
 @transaction.atomic
+@_changes_config
 def delivery_country_set(
     *, country: str, is_enabled: bool = True, list_regions: bool = True
 ) -> DeliveryCountry:
@@ -63,6 +81,7 @@ def delivery_country_set(
 
 
 @transaction.atomic
+@_changes_config
 def delivery_regions_set(*, regions: Iterable[str], is_enabled: bool) -> int:
     """Switch the regions with these ISO 3166-2 codes on or off; how many there were."""
     codes = sorted({code.strip().upper() for code in regions})
@@ -78,6 +97,7 @@ def delivery_regions_set(*, regions: Iterable[str], is_enabled: bool) -> int:
 
 
 @transaction.atomic
+@_changes_config
 def delivery_city_upsert(
     *,
     country: str,
@@ -117,6 +137,7 @@ def delivery_city_upsert(
 
 
 @transaction.atomic
+@_changes_config
 def postal_code_rule_add(
     *,
     country: str,
@@ -156,6 +177,7 @@ def postal_code_rule_add(
 
 
 @transaction.atomic
+@_changes_config
 def shipping_method_upsert(
     *,
     code: str,
@@ -182,6 +204,7 @@ def shipping_method_upsert(
 
 
 @transaction.atomic
+@_changes_config
 def shipping_zone_upsert(
     *,
     method: ShippingMethod,
@@ -209,6 +232,7 @@ Bracket = tuple[Decimal | int | None, Decimal]
 
 
 @transaction.atomic
+@_changes_config
 def shipping_rate_upsert(
     *,
     zone: ShippingZone,
@@ -251,6 +275,7 @@ def shipping_rate_upsert(
 
 
 @transaction.atomic
+@_changes_config
 def customs_area_upsert(*, code: str, name: str, countries: Iterable[str]) -> CustomsArea:
     """Create or update a customs area with exactly these member countries."""
     wanted = sorted({country.strip().upper() for country in countries})
@@ -280,6 +305,7 @@ def customs_area_upsert(*, code: str, name: str, countries: Iterable[str]) -> Cu
 
 
 @transaction.atomic
+@_changes_config
 def duty_rule_upsert(
     *,
     area: CustomsArea,

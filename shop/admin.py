@@ -126,7 +126,9 @@ class SellerAdmin(RetiresCachesAdmin):
 
 
 @admin.register(Country)
-class CountryAdmin(admin.ModelAdmin):
+class CountryAdmin(RetiresCachesAdmin):
+    """Postal-code and region rules are read by checkout's address check (cached)."""
+
     list_display = [
         "name",
         "code",
@@ -140,9 +142,12 @@ class CountryAdmin(admin.ModelAdmin):
     search_fields = ["name", "code", "alpha3"]
     readonly_fields = ["code", "alpha3"]
 
+    def caches_retire(self, objects: Sequence[Any]) -> None:
+        markets_changed()
+
 
 @admin.register(Region)
-class RegionAdmin(admin.ModelAdmin):
+class RegionAdmin(RetiresCachesAdmin):
     list_display = ["name", "code", "country", "kind", "is_active"]
     list_editable = ["is_active"]
     list_filter = ["is_active", "country", "kind"]
@@ -151,15 +156,20 @@ class RegionAdmin(admin.ModelAdmin):
     autocomplete_fields = ["country", "parent"]
     actions = ["activate", "deactivate"]
 
+    def caches_retire(self, objects: Sequence[Any]) -> None:
+        markets_changed()
+
     @admin.action(description=_("Switch selected regions on"))
     def activate(self, request: HttpRequest, queryset) -> None:  # type: ignore[no-untyped-def]
         count = queryset.update(is_active=True)
+        markets_changed()
         message = ngettext("%d region switched on.", "%d regions switched on.", count)
         self.message_user(request, message % count, messages.SUCCESS)
 
     @admin.action(description=_("Switch selected regions off"))
     def deactivate(self, request: HttpRequest, queryset) -> None:  # type: ignore[no-untyped-def]
         count = queryset.update(is_active=False)
+        markets_changed()
         message = ngettext("%d region switched off.", "%d regions switched off.", count)
         self.message_user(request, message % count, messages.SUCCESS)
 

@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
@@ -146,6 +146,23 @@ def socket_options() -> dict[str, float]:
     return {"socket_timeout": timeout, "socket_connect_timeout": timeout}
 
 
+class _ReusedClientRedisCacheClient(RedisCacheClient):
+    """Django's client builds a ``redis.Redis`` object (about 170 response
+    callbacks) for every call; one per connection pool is enough: it is
+    thread-safe and borrows a connection from its pool for each command."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._clients: dict[int, Any] = {}
+
+    def get_client(self, key: Any = None, *, write: bool = False) -> Any:
+        pool = self._get_connection_pool(write)  # type: ignore[attr-defined]
+        client = self._clients.get(id(pool))
+        if client is None:
+            client = self._clients[id(pool)] = self._client(connection_pool=pool)  # type: ignore[attr-defined]
+        return client
+
+
 class ResilientRedisCache(RedisCache):
     """``RedisCache`` with short timeouts and a circuit breaker (see the module docstring).
 
@@ -162,6 +179,7 @@ class ResilientRedisCache(RedisCache):
     def __init__(self, server: str | list[str], params: dict[str, Any]) -> None:
         params = {**params, "OPTIONS": {**socket_options(), **params.get("OPTIONS", {})}}
         super().__init__(server, params)
+        self._class = _ReusedClientRedisCacheClient
         self.breaker = circuit_breaker(f"{','.join(self._servers)}/{self.key_prefix}")
 
     @property

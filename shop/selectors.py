@@ -8,6 +8,7 @@ from django.core.cache import cache
 from django.db import transaction
 
 from shop import versions
+from shop.config_cache import config_cached
 from shop.context import MarketInfo
 from shop.models import Market
 from shop.request_memo import forget, memoized
@@ -44,6 +45,18 @@ def _cached_market_directory() -> MarketDirectory:
         directory = _build_market_directory()
         cache.set(MARKET_DIRECTORY_CACHE_KEY, directory, MARKET_DIRECTORY_TIMEOUT)
     return directory
+
+
+def market_with_seller(market_id: int) -> Market:
+    """The market row with its seller, kept in memory until markets change.
+
+    Shared by the requests of a process: read it, never change or save it.
+    Raises ``Market.DoesNotExist``."""
+    return config_cached(
+        versions.MARKETS,
+        f"market:{market_id}",
+        lambda: Market.objects.select_related("seller").get(pk=market_id),
+    )
 
 
 def markets_changed() -> None:

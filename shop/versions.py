@@ -16,18 +16,30 @@ catalogue's, a price list's or the category tree's.
 - ``price_list(id)``: a price of that list; read by pages showing its prices.
 - ``stock(variant id)``: that variant's stock or reservations; read by pages
   showing that variant.
+- ``SHIPPING``: delivery regions, postal-code rules, methods, zones, rates,
+  customs areas and duty rules; read by the address check, shipping options
+  and duty at checkout.
+- ``PAYMENTS``: payment methods; read by checkout.
+- ``EXCHANGE_RATES``: exchange rates; read by checkout (conversions, the
+  order's rate snapshot).
+
+A counter that is missing (never set, evicted, or the cache was flushed)
+starts at a random number, never at a fixed one: a value built from a
+version before the flush, still held in a process's own memory
+(``shop.config_cache``), can never be taken for a value of the new counter.
 
 Retiring happens after the current transaction commits, so no reader builds
 a value from data that is about to be rolled back or is not yet visible.
 
-When the cache cannot be read, a version is ``UNKNOWN`` (0, never stored:
-counters start at 1). Values built then are not stored (see ``is_known``),
+When the cache cannot be read, a version is ``UNKNOWN`` (0, never a
+counter's value). Values built then are not stored (see ``is_known``),
 so an outage costs speed, never a stale or failed page.
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Iterable, Mapping
 
 from django.core.cache import cache
@@ -42,6 +54,12 @@ CATEGORY_TREE = "category-tree"
 CATALOGUE = "catalogue"
 MARKETS = "markets"
 PRICING = "pricing"
+SHIPPING = "shipping"
+PAYMENTS = "payments"
+EXCHANGE_RATES = "exchange-rates"
+
+# Read together on a request's first version read: one cache round trip for all.
+_SHARED = (CATEGORY_TREE, CATALOGUE, MARKETS, PRICING, SHIPPING, PAYMENTS, EXCHANGE_RATES)
 
 _PREFIX = "version:"
 
@@ -58,8 +76,16 @@ def stock(variant_id: int) -> str:
 
 
 def version(concern: str) -> int:
-    """The current version of ``concern`` (read once per request)."""
+    """The current version of ``concern`` (read once per request; the shared
+    concerns' versions all in the same round trip)."""
+    if concern in _SHARED:
+        return memoized(_PREFIX + "*shared", lambda: _read(list(_SHARED)))[concern]
     return memoized(_PREFIX + concern, lambda: _read([concern])[concern])
+
+
+def _start() -> int:
+    """A new counter's first value: random, so it matches no earlier counter's value."""
+    return secrets.randbits(40) + 1
 
 
 def versions(concerns: Iterable[str]) -> dict[str, int]:
@@ -82,9 +108,9 @@ def _read(concerns: list[str]) -> dict[str, int]:
         for key, concern in keys.items():
             value = found.get(key)
             if value is None:
-                # A version nobody retired yet: start it at 1 (add() keeps a racing bump).
+                # A version nobody retired yet: start it (add() keeps a racing start).
                 # Both miss when the cache is unavailable: the version is unknown.
-                cache.add(key, 1, None)
+                cache.add(key, _start(), None)
                 value = cache.get(key)
             result[concern] = UNKNOWN if value is None else int(value)
     except CACHE_ERRORS:
@@ -104,9 +130,11 @@ def retire_now(*concerns: str) -> None:
     for concern in concerns:
         key = _PREFIX + concern
         forget(key)
+        if concern in _SHARED:
+            forget(_PREFIX + "*shared")
         try:
             cache.incr(key)
         except ValueError:  # not set yet (or evicted): any new value retires old keys
-            cache.add(key, 2, None)
+            cache.add(key, _start(), None)
         except CACHE_ERRORS:
             logger.warning("Cache version %s not retired", concern, exc_info=True)

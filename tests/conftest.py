@@ -10,6 +10,7 @@ from django.core.cache import cache
 from pricing.demo import pricing_demo_setup
 from pricing.models import PriceList
 from shop.cache import circuit_breakers_reset
+from shop.config_cache import config_cache_clear
 from shop.demo import markets_demo_setup
 from shop.models import Market
 
@@ -18,6 +19,7 @@ from shop.models import Market
 def _empty_cache() -> Iterator[None]:
     """Each test starts with an empty, reachable cache (market directory, pages)."""
     circuit_breakers_reset()
+    config_cache_clear()
     cache.clear()
     yield
     cache.clear()

@@ -54,3 +54,23 @@ def test_a_product_hidden_in_the_destination_country_later_cannot_be_ordered():
     quote = checkout_quote(cart=cart)
 
     assert quote.problem_codes() == ["not_sold_here"]
+
+
+def test_the_cart_shows_an_unpublished_product_once_the_change_is_committed(
+    django_capture_on_commit_callbacks,
+):
+    from catalog.services import catalogue_changed
+    from orders.quote import cart_quote_at_offer_prices
+
+    # Given a cart whose items the cart page shows from the catalogue cache
+    cart = shipped(cart_of({"KRV-MUG": 1, "KRV-TEE-M": 1}), BERLIN)
+    assert cart_quote_at_offer_prices(cart=cart).is_placeable
+
+    # When the merchant unpublishes the mug (the admin retires the catalogue caches)
+    with django_capture_on_commit_callbacks(execute=True):
+        Product.objects.filter(variants__sku="KRV-MUG").update(is_published=False)
+        catalogue_changed()
+
+    # Then the cart page says it cannot be ordered
+    [problem] = cart_quote_at_offer_prices(cart=cart).problems
+    assert (problem.code, "KRV-MUG" in problem.message) == ("not_sold_here", True)
