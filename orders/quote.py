@@ -197,6 +197,9 @@ class CartQuote:
     vat_number: str = ""
     exchange_rate: Decimal | None = None  # units of ``currency`` per EUR
     payment_method_code: str = ""
+    # What a payment method's fee is a percentage of: the items at the prices shown
+    # and the shipping option's price, before checkout tax (reverse charge, export).
+    fee_base: Decimal = ZERO
 
     @property
     def is_placeable(self) -> bool:
@@ -466,10 +469,18 @@ def cart_quote_and_fee(
 ) -> tuple[CartQuote, CartQuote | None]:
     """``cart_quote`` without a fee, then with the fee rule ``fee_for`` picks from it
     (None when it picks none): the cart, its stock and shipping are read once."""
-    draft = _prepare(cart, exact=True)
-    base = _quote(cart, draft, None)
+    base, with_fee = cart_quote_pricer(cart=cart)
     fee = fee_for(base)
-    return base, None if fee is None else _quote(cart, draft, fee)
+    return base, None if fee is None else with_fee(fee)
+
+
+def cart_quote_pricer(*, cart: Cart) -> tuple[CartQuote, Callable[[FeeRule], CartQuote]]:
+    """``cart_quote`` without a fee, and a function pricing the same reading of the
+    cart with a fee rule (what review would show with that payment method).
+
+    Call both in the cart's language (``in_cart_language``)."""
+    draft = _prepare(cart, exact=True)
+    return _quote(cart, draft, None), lambda fee: _quote(cart, draft, fee)
 
 
 def _delivery(cart: Cart, draft: _Draft) -> _Delivery:
@@ -514,7 +525,8 @@ def _quote(cart: Cart, prepared: _Draft, fee: FeeRule | None) -> CartQuote:
     shipping_option = delivery.option
     shipping_price = shipping_option.price if shipping_option else ZERO
     duty = delivery.duty
-    fee_amount = _fee_amount(fee, currency, sum(shown.values(), ZERO) + shipping_price, draft)
+    fee_base = sum(shown.values(), ZERO) + shipping_price
+    fee_amount = _fee_amount(fee, currency, fee_base, draft)
     any_crossing = any(crossing.values())
 
     items = [
@@ -622,6 +634,7 @@ def _quote(cart: Cart, prepared: _Draft, fee: FeeRule | None) -> CartQuote:
         export=tax.export,
         vat_number=tax.vat_number,
         fee_code=fee.code if fee else "",
+        fee_base=fee_base,
     )
 
 
@@ -867,6 +880,10 @@ def _offer_price_quote(cart: Cart, draft: _Draft) -> CartQuote:
         None,
         draft,
         cart.pricing_market.seller,
+        fee_base=sum(
+            (_shown_total(draft.offers[line.variant_id], line.quantity) for line in draft.lines),
+            ZERO,
+        ),
     )
 
 
@@ -884,6 +901,7 @@ def _assemble(
     export: bool = False,
     vat_number: str = "",
     fee_code: str = "",
+    fee_base: Decimal = ZERO,
 ) -> CartQuote:
 
     market = cart.pricing_market
@@ -937,6 +955,7 @@ def _assemble(
         vat_number=vat_number,
         exchange_rate=current_rates().get(currency),
         payment_method_code=fee_code,
+        fee_base=fee_base,
     )
 
 

@@ -31,12 +31,9 @@ def cart_for_token(cart_id: int, token: str) -> Cart | None:
         or len(token) > 200
     ):
         return None
-    cart = next(
-        iter(
-            Cart.objects.select_related("customer").filter(pk=cart_id, token_hash=token_hash(token))
-        ),
-        None,
-    )
+    # Not .first(): no ORDER BY for a primary key lookup. The customer (signed-in
+    # carts only) is read when asked for.
+    cart = next(iter(Cart.objects.filter(pk=cart_id, token_hash=token_hash(token))), None)
     if cart is not None:
         cart_markets_attach(cart)
     return cart

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
@@ -17,6 +18,7 @@ from orders.quote import (
     cart_quote,
     cart_quote_and_fee,
     cart_quote_at_offer_prices,
+    cart_quote_pricer,
     exchange_convert,
     fee_preview,
     in_cart_language,
@@ -104,14 +106,6 @@ def _base_quote(cart: Cart) -> CartQuote:
     return cart_quote(cart=cart) if cart.has_address else cart_quote_at_offer_prices(cart=cart)
 
 
-def _shown(quote: CartQuote) -> Decimal:
-    """Items and shipping as the market shows them (gross, or net in net markets)."""
-    amounts = quote.subtotal
-    if quote.shipping is not None:
-        amounts += quote.shipping.amounts
-    return amounts.gross if quote.prices_include_tax else amounts.net
-
-
 def _available(cart: Cart, base: CartQuote) -> list[PaymentMethod]:
     total = base.total.gross
     return [method for method in _candidates(cart) if _fits(method, cart, total)]
@@ -119,13 +113,20 @@ def _available(cart: Cart, base: CartQuote) -> list[PaymentMethod]:
 
 @in_cart_language
 def payment_methods_for(*, cart: Cart) -> list[PaymentMethodOffer]:
-    """The methods the cart may be paid with (market, currency, country, amount), in order."""
-    base = _base_quote(cart)
+    """The methods the cart may be paid with (market, currency, country, amount), in order.
+
+    With an address, each method's fee is what review will show with it (the
+    cart priced with the fee, taxed like the rest); before an address, a
+    preview on the items as shown."""
+    if cart.has_address:
+        base, with_fee = cart_quote_pricer(cart=cart)
+    else:
+        base, with_fee = cart_quote_at_offer_prices(cart=cart), None
     currency = cart.pricing_market.currency
     offers = []
     for method in _available(cart, base):
         rule = fee_rule(method, cart.language)
-        fee = fee_preview(rule, currency=currency, base=_shown(base))
+        fee = _fee_shown(rule, base, with_fee)
         if fee is None:
             continue
         offers.append(
@@ -139,6 +140,19 @@ def payment_methods_for(*, cart: Cart) -> list[PaymentMethodOffer]:
             )
         )
     return offers
+
+
+def _fee_shown(
+    rule: FeeRule, base: CartQuote, with_fee: Callable[[FeeRule], CartQuote] | None
+) -> Decimal | None:
+    """The fee as the market shows amounts; None when the method cannot take the cart."""
+    if with_fee is None or not (rule.fixed or rule.percent):
+        return fee_preview(rule, currency=base.currency, base=base.fee_base)
+    quoted = with_fee(rule)
+    if quoted.payment_fee is None or "payment_method_unavailable" in quoted.problem_codes():
+        return None
+    amounts = quoted.payment_fee.amounts
+    return amounts.gross if quoted.prices_include_tax else amounts.net
 
 
 def payment_method_for_cart(*, cart: Cart, code: str) -> PaymentMethod | None:

@@ -17,5 +17,6 @@ def market(request: HttpRequest) -> dict[str, Any]:
         "market_context": context,
         "market_selector": storefront.selector_options(context),
         "path_in_market": storefront.path_in_market(request),
-        "hreflang_alternates": storefront.hreflang_alternates(request),
+        # Built only where the page shows it (not on pages kept out of search engines).
+        "hreflang_alternates": lambda: storefront.hreflang_alternates(request),
     }

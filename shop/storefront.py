@@ -9,6 +9,8 @@ from babel import Locale
 from django.http import HttpRequest
 from django.urls import reverse
 
+from shop import versions
+from shop.config_cache import config_cached
 from shop.context import MarketContext
 from shop.selectors import market_directory
 
@@ -37,7 +39,16 @@ def language_name(code: str, in_language: str) -> str:
 
 
 def selector_options(context: MarketContext) -> tuple[SelectorGroup, ...]:
-    """Every country × language on offer, grouped by market, labels in the page language."""
+    """Every country × language on offer, grouped by market, labels in the page language
+    (kept in memory until markets change)."""
+    return config_cached(
+        versions.MARKETS,
+        f"selector:{context.language}:{context.prefix}",
+        lambda: _selector_options(context),
+    )
+
+
+def _selector_options(context: MarketContext) -> tuple[SelectorGroup, ...]:
     groups = []
     for market in market_directory().markets:
         options = []

@@ -66,3 +66,27 @@ def test_a_fixed_discount_needs_a_minimum_order_total_as_large():
 
     method.min_order_amount = Decimal("10")
     method.full_clean()
+
+
+def test_a_percentage_fee_is_the_same_in_the_method_list_and_at_review():
+    from dataclasses import replace
+
+    # Given a fee of 1.00 EUR plus 2 %, and a German business buying without VAT
+    # (reverse charge)
+    method = PaymentMethod.objects.get(code="bank-transfer")
+    method.fee_fixed = Decimal("1.00")
+    method.fee_percent = Decimal("2")
+    method.save()
+    business = replace(BERLIN, company="Muster GmbH", vat_number="DE136695976")
+    cart = shipped(cart_of({"KRV-TEE-M": 2}), business)
+
+    # When the shopper compares the fee listed with the one at review
+    [listed] = [m for m in payment_methods_for(cart=cart) if m.code == "bank-transfer"]
+    cart_payment_method_set(cart=cart, code="bank-transfer")
+    quote = checkout_quote(cart=cart)
+
+    # Then both are 1.00 plus 2 % of the items and shipping as shown (59.80 + 5.90:
+    # 1.31), taxed like the rest: without the VAT it included (2.31 / 1.19)
+    assert quote.reverse_charge
+    assert quote.payment_fee is not None
+    assert listed.fee == quote.payment_fee.amounts.gross == Decimal("1.94")

@@ -530,3 +530,15 @@ def test_no_checkout_form_answers_5xx_to_any_input(url):
         assert response.status_code < 500, (url, values)
 
     check()
+
+
+def test_the_cart_is_kept_out_of_search_engines_without_language_alternates():
+    client = Client()
+    add_to_cart(client, "de-de")
+
+    cart = client.get("/de-de/cart/").content.decode()
+    home = client.get("/de-de/").content.decode()
+
+    assert '<meta name="robots" content="noindex">' in cart
+    assert "hreflang=" not in cart
+    assert 'hreflang="tr-TR"' in home and "noindex" not in home
