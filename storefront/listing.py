@@ -43,6 +43,11 @@ class ListingFilters:
     sort: str = DEFAULT_SORT
 
     @property
+    def is_refined(self) -> bool:
+        """Filtered or sorted: a variant of the listing that search engines need not index."""
+        return self != ListingFilters()
+
+    @property
     def needs_price(self) -> bool:
         return self.sort in {"price", "-price"} or (
             self.price_min is not None or self.price_max is not None

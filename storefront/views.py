@@ -193,8 +193,17 @@ def category(request: HttpRequest, prefix: str, slug: str) -> HttpResponse:
             "query": _query_without_page(request),
             "currency": context.currency,
             "hreflang_alternates": category_alternates(request, node),
+            "canonical_url": _listing_canonical(request, page),
+            # Filtered and sorted variants stay out of the index; their links are followed.
+            "noindex": filters.is_refined,
         },
     )
+
+
+def _listing_canonical(request: HttpRequest, page: Page) -> str:
+    """The listing's own page without filters or sort: page 2 is its own URL, not page 1's."""
+    url = request.build_absolute_uri(request.path_info)
+    return f"{url}?page={page.number}" if page.number > 1 else url
 
 
 def category_alternates(request: HttpRequest, node: CategoryNode) -> list[tuple[str, str]]:
@@ -242,6 +251,8 @@ def search(request: HttpRequest, prefix: str) -> HttpResponse:
             "page": page,
             "cards": cards_with_offers(texts, context),
             "query": _query_without_page(request),
+            # Result pages of the shop's own search are not for search engines.
+            "noindex": True,
         },
     )
 

@@ -188,6 +188,36 @@ def test_category_listing_paginates_24_per_page(client, catalogue):
     assert len(cards(second)) == total - 24
 
 
+def canonical_and_robots(response) -> tuple[str, bool]:
+    html = response.content.decode()
+    canonical = re.search(r'<link rel="canonical" href="([^"]+)">', html)
+    assert canonical, "no canonical link"
+    return canonical.group(1), '<meta name="robots" content="noindex">' in html
+
+
+def test_listing_pages_are_indexed_once_each_and_refinements_not(client, catalogue):
+    assert canonical_and_robots(client.get("/en-gb/c/clothing/")) == (
+        "http://testserver/en-gb/c/clothing/",
+        False,
+    )
+    # Each page of the listing is its own canonical page.
+    assert canonical_and_robots(client.get("/en-gb/c/clothing/?page=2")) == (
+        "http://testserver/en-gb/c/clothing/?page=2",
+        False,
+    )
+    # Sorted and filtered variants point to the plain listing and stay out of the index.
+    for refined in ("?sort=price", "?in_stock=on&page=2", "?min_price=10", "?brand=1"):
+        canonical, noindex = canonical_and_robots(client.get(f"/en-gb/c/clothing/{refined}"))
+        assert canonical.startswith("http://testserver/en-gb/c/clothing/")
+        assert "sort=" not in canonical and "price" not in canonical and noindex
+    # Unknown parameters and invalid values refine nothing.
+    assert (
+        canonical_and_robots(client.get("/en-gb/c/clothing/?utm_source=x&sort=bogus"))[1] is False
+    )
+    # The shop's own search results are never indexed.
+    assert canonical_and_robots(client.get("/en-gb/search/?q=shirt"))[1] is True
+
+
 def test_sorting_by_price(client, catalogue):
     ascending = [c.offer.price for c in cards(client.get("/de-de/c/kleidung/?sort=price"))]
     descending = [c.offer.price for c in cards(client.get("/de-de/c/kleidung/?sort=-price"))]
