@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import functools
-from typing import Any
 
-from django import forms
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect
@@ -25,16 +23,16 @@ from pricing.offers import PriceContext, offers_for
 from pricing.selectors import market_pricing
 from shop import versions
 from shop.context import MarketContext
-from shop.page_cache import cached_page, page_depends_on
+from shop.page_cache import cached_page, page_depends_on, page_not_stored
 from shop.selectors import market_directory
 from storefront.jsonld import product_jsonld
 from storefront.listing import (
-    ListingFilters,
     category_products,
     filtered,
     search_products,
     storefront_products,
 )
+from storefront.page_queries import ListingForm, PagedQueryForm, ProductForm, SearchForm
 from storefront.presenters import cached_card_texts, cards_with_offers
 
 PAGE_SIZE = 24
@@ -56,59 +54,20 @@ def _context(request: HttpRequest) -> MarketContext:
     return context
 
 
-class ListingForm(forms.Form):
-    """Listing query parameters; invalid values are dropped, never an error page."""
+def _page(form: PagedQueryForm, total: int) -> Page:
+    """The requested page of ``total`` results (the items come from the card cache).
 
-    sort = forms.ChoiceField(
-        choices=[
-            ("newest", _("Newest")),
-            ("price", _("Price: low to high")),
-            ("-price", _("Price: high to low")),
-            ("name", _("Name")),
-        ],
-        required=False,
-    )
-    brand = forms.TypedMultipleChoiceField(coerce=int, required=False)
-    value = forms.TypedMultipleChoiceField(coerce=int, required=False)
-    min_price = forms.DecimalField(min_value=0, max_digits=12, decimal_places=2, required=False)
-    max_price = forms.DecimalField(min_value=0, max_digits=12, decimal_places=2, required=False)
-    in_stock = forms.BooleanField(required=False)
-
-    def __init__(self, data: Any) -> None:
-        data = data.copy()
-        for field in ("min_price", "max_price"):
-            if field in data:
-                data[field] = data[field].replace(",", ".").strip()
-        super().__init__(data)
-        # Any integer is accepted here; unknown ids simply match nothing.
-        self.fields["brand"].valid_value = lambda value: str(value).isdigit()  # type: ignore[attr-defined]
-        self.fields["value"].valid_value = lambda value: str(value).isdigit()  # type: ignore[attr-defined]
-
-    def filters(self) -> ListingFilters:
-        self.is_valid()
-        data = self.cleaned_data
-        return ListingFilters(
-            brand_ids=tuple(data.get("brand") or ()),
-            attribute_value_ids=tuple(data.get("value") or ()),
-            price_min=data.get("min_price"),
-            price_max=data.get("max_price"),
-            in_stock_only=bool(data.get("in_stock")),
-            sort=data.get("sort") or "newest",
-        )
+    A number past the last shows the last page, which is not stored: any
+    number would otherwise be a cache entry of its own.
+    """
+    requested = form.param("page")
+    page = Paginator(range(total), PAGE_SIZE).get_page(requested)
+    if page.number != requested:
+        page_not_stored()
+    return page
 
 
-def _page(request: HttpRequest, total: int) -> Page:
-    """The requested page of ``total`` results (the items come from the card cache)."""
-    return Paginator(range(total), PAGE_SIZE).get_page(request.GET.get("page"))
-
-
-def _query_without_page(request: HttpRequest) -> str:
-    query = request.GET.copy()
-    query.pop("page", None)
-    return query.urlencode()
-
-
-@cached_page
+@cached_page()
 def home(request: HttpRequest, prefix: str) -> HttpResponse:
     context = _context(request)
     texts = cached_card_texts(
@@ -138,7 +97,7 @@ def _category_link(node: CategoryNode, context: MarketContext) -> dict[str, str]
     return {"name": node.name(context.language), "url": context.url(f"/c/{slug}/")}
 
 
-@cached_page
+@cached_page(ListingForm.canonical_query_of)
 def category(request: HttpRequest, prefix: str, slug: str) -> HttpResponse:
     context = _context(request)
     tree = category_tree()
@@ -168,7 +127,7 @@ def category(request: HttpRequest, prefix: str, slug: str) -> HttpResponse:
     # Querysets are only built on a cache miss: count, facets and card texts
     # of a listing page change with the catalogue, not per request.
     summary = listing_summary(querysets, language=context.language, identity=identity)
-    page = _page(request, summary.total)
+    page = _page(form, summary.total)
     start = (page.number - 1) * PAGE_SIZE
     texts = cached_card_texts(
         (*identity, page.number),
@@ -190,7 +149,7 @@ def category(request: HttpRequest, prefix: str, slug: str) -> HttpResponse:
             "facets": summary.facets,
             "filters": filters,
             "sorts": form.fields["sort"].choices,  # type: ignore[attr-defined]
-            "query": _query_without_page(request),
+            "query": form.canonical_query(without="page"),
             "currency": context.currency,
             "hreflang_alternates": category_alternates(request, node),
             "canonical_url": _listing_canonical(request, page),
@@ -225,10 +184,11 @@ def category_alternates(request: HttpRequest, node: CategoryNode) -> list[tuple[
     return alternates
 
 
-@cached_page
+@cached_page(SearchForm.canonical_query_of)
 def search(request: HttpRequest, prefix: str) -> HttpResponse:
     context = _context(request)
-    text = request.GET.get("q", "").strip()[:200]
+    form = SearchForm(request.GET)
+    text = form.param("q")
     identity = ("search", context.prefix, context.customer_group_id, text)
 
     @functools.cache
@@ -238,7 +198,7 @@ def search(request: HttpRequest, prefix: str) -> HttpResponse:
     # Like category pages: the count and card texts of a result page wait in
     # the cache for a catalogue change; prices and stock are read live.
     total = cached_count(products, identity=identity) if text else 0
-    page = _page(request, total)
+    page = _page(form, total)
     start = (page.number - 1) * PAGE_SIZE
     texts = cached_card_texts(
         (*identity, page.number), lambda: list(products()[start : start + PAGE_SIZE]), context
@@ -250,14 +210,14 @@ def search(request: HttpRequest, prefix: str) -> HttpResponse:
             "q": text,
             "page": page,
             "cards": cards_with_offers(texts, context),
-            "query": _query_without_page(request),
+            "query": form.canonical_query(without="page"),
             # Result pages of the shop's own search are not for search engines.
             "noindex": True,
         },
     )
 
 
-@cached_page
+@cached_page(ProductForm.canonical_query_of)
 def product(request: HttpRequest, prefix: str, slug: str) -> HttpResponse:
     context = _context(request)
     page_data = product_page_data(context, slug)
@@ -273,8 +233,10 @@ def product(request: HttpRequest, prefix: str, slug: str) -> HttpResponse:
     variants = list(item.variants.all())
     page_depends_on(*(versions.stock(variant.pk) for variant in variants))
     offers = offers_for(variants, PriceContext.from_market(context))
-    requested = request.GET.get("variant", "").strip().upper()
+    requested = ProductForm(request.GET).param("variant")
     selected = next((v for v in variants if v.sku == requested), None)
+    if requested and selected is None:
+        page_not_stored()
     if selected is None:
         selected = next(
             (v for v in variants if offers[v.pk].can_buy), variants[0] if variants else None

@@ -10,11 +10,8 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from catalog.demo import generated_specs
 from catalog.models import Product, Variant, Visibility
-from pricing.derivation import derived_prices_rebuild
 from pricing.models import PriceEntry, StockLevel
-from storefront.demo import demo_products_create
 
 pytestmark = pytest.mark.usefixtures("demo_shop")
 
@@ -166,12 +163,6 @@ def test_robots_txt_points_at_the_sitemap(client):
 def test_unknown_sku_and_category_are_404(client):
     assert client.get("/de-de/sku/NOPE/").status_code == 404
     assert client.get("/de-de/c/nope/").status_code == 404
-
-
-@pytest.fixture
-def catalogue():
-    demo_products_create(list(generated_specs(90, prefix="LIST")))
-    derived_prices_rebuild()
 
 
 def cards(response):
