@@ -336,3 +336,14 @@ def test_pages_name_their_icon_and_favicon_ico_leads_there(demo_shop, client):
     assert b'rel="icon"' in page.content
     assert icon.status_code == 301
     assert icon["Location"].endswith(".svg")
+
+
+def test_category_and_search_pages_describe_themselves_in_the_shoppers_language(client):
+    def description(url: str) -> str:
+        html = client.get(url).content.decode()
+        found = re.search(r'<meta name="description" content="([^"]*)">', html)
+        assert found, url
+        return found.group(1)
+
+    assert description("/de-de/c/kleidung/").startswith("Kleidung bei Kervan:")
+    assert description("/tr-tr/search/?q=tisort").startswith("Mağazanın ürünlerini")
