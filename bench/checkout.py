@@ -33,7 +33,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-HOST = "127.0.0.1"
+from bench.measure import HOST, latency_summary, percentile
+
 MARKET = "de-de"
 API = "/api/storefront/v1"
 CART_PAGE = f"/{MARKET}/cart/"
@@ -392,6 +393,14 @@ def checkout(client: Client, cart: Cart) -> tuple[int, bytes]:
     )
 
 
+def order_place(client: Client, sku: str) -> None:
+    """One buyer's whole flow for a unit of ``sku``: cart, line, address, method, checkout."""
+    cart = cart_create(client)
+    line_add(client, cart, sku)
+    cart_ready(client, cart)
+    _expect(checkout(client, cart), 201, "checkout")
+
+
 Job = Callable[[Client], None]
 
 
@@ -454,20 +463,7 @@ def _record(call: Call, latencies: list[float], errors: list[str], seconds: floa
     call.error_samples = sorted(set(errors))[:5]
     call.seconds = round(seconds, 3)
     call.requests_per_second = round(len(latencies) / seconds, 1) if seconds else 0.0
-    ordered = sorted(latencies)
-    if ordered:
-        call.latency_ms = {
-            "p50": _percentile(ordered, 50),
-            "p95": _percentile(ordered, 95),
-            "p99": _percentile(ordered, 99),
-            "max": round(ordered[-1], 2),
-            "mean": round(sum(ordered) / len(ordered), 2),
-        }
-
-
-def _percentile(ordered: list[float], percent: float) -> float:
-    rank = max(1, -(-len(ordered) * percent // 100))
-    return round(ordered[int(rank) - 1], 2)
+    call.latency_ms = latency_summary(latencies)
 
 
 def _carts(port: int, count: int, fill: Callable[[Client, Cart], None]) -> list[Cart]:
@@ -579,7 +575,7 @@ def load(
 
     _record(flow, *parallel(port, [buyer(i) for i in range(orders)], BUYERS, time_limit * 3))
     flow.latency_ms["checkout_call_p50"] = (
-        _percentile(sorted(checkout_latencies), 50) if checkout_latencies else 0.0
+        percentile(sorted(checkout_latencies), 50) if checkout_latencies else 0.0
     )
     plan.calls.append(flow)
     report(flow)

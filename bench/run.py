@@ -5,7 +5,9 @@ DEBUG off) on a free loopback port, sends a fixed number of requests per page
 with a fixed concurrency and a time cap, counts each page's database queries
 in-process, then writes ``bench/results/latest.json`` and prints a table.
 Every page is measured twice: rendered (page cache off, what a signed-in
-shopper or a cache miss costs) and with the anonymous page cache on.
+shopper or a cache miss costs) and with the anonymous page cache on. Then
+the checkout (``bench/checkout.py``) and the long tail of distinct listing
+URLs asked once each (``bench/longtail.py``), each on a gunicorn of its own.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -35,19 +36,20 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import checkout as checkout_bench
+from bench import longtail
+from bench.measure import HOST, get_all, latency_summary
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = ROOT / "bench" / "results"
 BENCH_DATABASE = "kervan_bench"
 BENCH_PREFIX = "BENCH"
-HOST = "127.0.0.1"
 
 MARKETS = ("de-de", "en-us")
 ROOT_CATEGORY = "clothing"
 SEARCH_TERMS = {"de": "baumwolle", "en": "cotton", "tr": "pamuk", "fr": "coton"}
 PAGES = ("home", "category", "product", "search")
 PAGE_CACHE_MODES = ("off", "on")
-SECTIONS = ("pages", "checkout")
+SECTIONS = ("pages", "checkout", "longtail")
 
 # From the project brief: django-oscar on comparable hardware, and our targets.
 REFERENCE = {
@@ -127,10 +129,13 @@ def main(argv: list[str] | None = None) -> int:
                 server.stop()
 
     plan = _checkout(options) if "checkout" in options.sections else None
+    tail = _longtail(options) if "longtail" in options.sections else None
 
     results = _results(options, pages, started, load_before, seed_seconds)
     if plan is not None:
         results["checkout"] = checkout_bench.results(plan)
+    if tail is not None:
+        results["longtail"] = longtail.results(tail)
     output = Path(options.output)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
@@ -140,9 +145,13 @@ def main(argv: list[str] | None = None) -> int:
     if plan is not None:
         print()
         print(checkout_bench.table(plan))
+    if tail is not None:
+        print()
+        print(longtail.table(tail))
     print(f"\nWritten to {output.relative_to(ROOT) if output.is_relative_to(ROOT) else output}")
     failed = any(page.errors or page.status != 200 for page in pages)
-    return 1 if failed or (plan is not None and checkout_bench.failed(plan)) else 0
+    failed = failed or (plan is not None and checkout_bench.failed(plan))
+    return 1 if failed or (tail is not None and longtail.failed(tail)) else 0
 
 
 def _checkout(options: argparse.Namespace) -> checkout_bench.Plan:
@@ -190,6 +199,40 @@ def _checkout(options: argparse.Namespace) -> checkout_bench.Plan:
     return plan
 
 
+def _longtail(options: argparse.Namespace) -> longtail.LongTail:
+    """The long-tail section: distinct listing URLs, each asked once, while orders are placed."""
+    from django.db import connections
+
+    with _phase("Long tail: URLs from the catalogue (in-process)"):
+        _page_cache_modes()  # says so when the page cache is off
+        catalogue = longtail.snapshot()
+        skus = checkout_bench.prepare().skus if options.longtail_orders > 0 else []
+    connections.close_all()
+    run = longtail.LongTail(
+        urls=options.longtail_urls,
+        seed=options.longtail_seed,
+        markets=[storefront.prefix for storefront in catalogue.storefronts],
+        concurrency=options.longtail_concurrency,
+        time_limit_seconds=options.longtail_time_limit,
+        products=options.products,
+    )
+    server = _Gunicorn(workers=options.workers, environment={})
+    with _phase("Long-tail load (page cache on)"):
+        try:
+            server.start()
+            longtail.load(
+                server.port, catalogue, run, skus=skus, orders_per_second=options.longtail_orders
+            )
+            print(
+                f"  {run.requests} URLs {run.requests_per_second:7.1f} req/s"
+                f"  p99 {run.latency_ms.get('p99', 0):7.1f} ms  errors {run.errors}",
+                flush=True,
+            )
+        finally:
+            server.stop()
+    return run
+
+
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--products", type=int, default=20000, help="bench catalogue size")
@@ -212,7 +255,34 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         nargs="+",
         choices=SECTIONS,
         default=list(SECTIONS),
-        help="what to measure (default: both)",
+        help="what to measure (default: all three)",
+    )
+    parser.add_argument(
+        "--longtail-urls",
+        type=int,
+        default=longtail.URLS,
+        help="distinct listing and search URLs of the long tail, each asked once",
+    )
+    parser.add_argument(
+        "--longtail-concurrency",
+        type=int,
+        default=longtail.CONNECTIONS,
+        help="client connections of the long tail",
+    )
+    parser.add_argument(
+        "--longtail-time-limit",
+        type=float,
+        default=longtail.TIME_LIMIT,
+        help="seconds at most for the long tail (cap)",
+    )
+    parser.add_argument(
+        "--longtail-orders",
+        type=float,
+        default=longtail.ORDERS_PER_SECOND,
+        help="orders per second placed during the long tail (0: none)",
+    )
+    parser.add_argument(
+        "--longtail-seed", type=int, default=longtail.SEED, help="seed of the long-tail URLs"
     )
     parser.add_argument("--output", default=str(RESULTS_DIR / "latest.json"))
     parser.add_argument(
@@ -221,11 +291,23 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         help=f"drop and re-seed the embedded {BENCH_DATABASE} database first",
     )
     options = parser.parse_args(argv)
-    for name in ("products", "requests", "concurrency", "workers", "orders"):
+    for name in (
+        "products",
+        "requests",
+        "concurrency",
+        "workers",
+        "orders",
+        "longtail_urls",
+        "longtail_concurrency",
+    ):
         if getattr(options, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
     if not 0 < options.time_limit <= 300:
         parser.error("--time-limit must be between 0 and 300 seconds")
+    if not 0 < options.longtail_time_limit <= 600:
+        parser.error("--longtail-time-limit must be between 0 and 600 seconds")
+    if options.longtail_orders < 0:
+        parser.error("--longtail-orders cannot be negative")
     if options.warmup < 0:
         parser.error("--warmup cannot be negative")
     return options
@@ -505,77 +587,18 @@ class _Gunicorn:
 
 def _load(port: int, page: Page, options: argparse.Namespace) -> None:
     """``options.requests`` GETs of one page over ``options.concurrency`` connections."""
-    _drive(port, page.path, options.warmup, options.concurrency, options.time_limit)
-    latencies, errors, seconds = _drive(
-        port, page.path, options.requests, options.concurrency, options.time_limit
+    get_all(port, [page.path] * options.warmup, options.concurrency, options.time_limit)
+    visits, seconds = get_all(
+        port, [page.path] * options.requests, options.concurrency, options.time_limit
     )
-    page.requests = len(latencies) + len(errors)
+    latencies = [visit.ms for visit in visits if visit.error is None]
+    errors = [visit.error for visit in visits if visit.error is not None]
+    page.requests = len(visits)
     page.errors = len(errors)
     page.error_samples = sorted(set(errors))[:5]
     page.seconds = round(seconds, 3)
     page.requests_per_second = round(len(latencies) / seconds, 1) if seconds else 0.0
-    latencies.sort()
-    if latencies:
-        page.latency_ms = {
-            "p50": _percentile(latencies, 50),
-            "p95": _percentile(latencies, 95),
-            "p99": _percentile(latencies, 99),
-            "max": round(latencies[-1], 2),
-            "mean": round(sum(latencies) / len(latencies), 2),
-        }
-
-
-def _drive(
-    port: int, path: str, total: int, concurrency: int, time_limit: float
-) -> tuple[list[float], list[str], float]:
-    """Send at most ``total`` requests, stopping at ``time_limit`` seconds; latencies in ms."""
-    if total <= 0:
-        return [], [], 0.0
-    tickets = iter(range(total))
-    lock = threading.Lock()
-    latencies: list[float] = []
-    errors: list[str] = []
-    started = time.perf_counter()
-    deadline = started + time_limit
-
-    def worker() -> None:
-        connection = http.client.HTTPConnection(HOST, port, timeout=30)
-        headers = {"User-Agent": "kervan-bench", "Accept": "text/html"}
-        try:
-            while time.perf_counter() < deadline:
-                with lock:
-                    if next(tickets, None) is None:
-                        return
-                sent = time.perf_counter()
-                try:
-                    connection.request("GET", path, headers=headers)
-                    response = connection.getresponse()
-                    response.read()
-                    outcome = None if response.status == 200 else f"HTTP {response.status}"
-                except (OSError, http.client.HTTPException) as error:
-                    outcome = type(error).__name__
-                    connection.close()
-                elapsed = (time.perf_counter() - sent) * 1000
-                with lock:
-                    if outcome is None:
-                        latencies.append(elapsed)
-                    else:
-                        errors.append(outcome)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, daemon=True) for _ in range(concurrency)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=time_limit + 35)
-    return latencies, errors, time.perf_counter() - started
-
-
-def _percentile(ordered: list[float], percent: float) -> float:
-    """Nearest-rank percentile of an ordered list."""
-    rank = max(1, -(-len(ordered) * percent // 100))
-    return round(ordered[int(rank) - 1], 2)
+    page.latency_ms = latency_summary(latencies)
 
 
 def _results(
