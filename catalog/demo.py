@@ -588,9 +588,10 @@ def product_images_generate(products: list[Product], specs: list[ProductSpec]) -
         )
 
 
-def catalog_refresh() -> None:
-    """Recompute the search columns after bulk changes."""
-    translations_index_update()
+def catalog_refresh(*, missing_only: bool = False) -> None:
+    """Recompute the search columns after bulk changes (``missing_only``: of the
+    products created since, when nothing else changed)."""
+    translations_index_update(missing_only=missing_only)
 
 
 def demo_catalog_create(*, count: int = 200, with_images: bool = True) -> list[ProductSpec]:

@@ -31,13 +31,18 @@ def fold_plain(text: str) -> str:
     return "".join(char for char in decomposed if not unicodedata.combining(char))
 
 
-def translations_index_update(translation_ids: Iterable[int] | None = None) -> int:
-    """Refresh the search columns of product translations (all, or the given ones)."""
+def translations_index_update(
+    translation_ids: Iterable[int] | None = None, *, missing_only: bool = False
+) -> int:
+    """Refresh the search columns of product translations (all, or the given ones;
+    ``missing_only``: those never indexed, e.g. after a bulk import)."""
     rows = ProductTranslation.objects.select_related("product__brand").prefetch_related(
         "product__variants"
     )
     if translation_ids is not None:
         rows = rows.filter(pk__in=list(translation_ids))
+    if missing_only:
+        rows = rows.filter(search_vector__isnull=True)
     updated = 0
     batch: list[tuple[int, str, str, str, str, str]] = []
     for translation in rows.iterator(chunk_size=1000):

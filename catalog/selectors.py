@@ -138,11 +138,11 @@ def catalogue_cached(kind: str, identity: tuple[object, ...], load: Callable[[],
     return value
 
 
-# One round trip: the filtered count, and brand and attribute-value counts
-# over the unfiltered listing (on products and on their variants' options).
-SUMMARY_SQL = """
-WITH listing(listed_id) AS ({listing}), matches(matched_id) AS ({matches})
-SELECT 'total', 0, COUNT(*) FROM matches
+# One round trip: the listing's size, and brand and attribute-value counts
+# over it (on products and on their variants' options).
+FACETS_SQL = """
+WITH listing(listed_id) AS ({listing})
+SELECT 'total', 0, COUNT(*) FROM listing
 UNION ALL
 SELECT 'brand', p.brand_id, COUNT(*) FROM catalog_product p
     WHERE p.id IN (SELECT listed_id FROM listing) AND p.brand_id IS NOT NULL GROUP BY p.brand_id
@@ -163,30 +163,36 @@ def listing_summary(
     *,
     language: str,
     identity: tuple[object, ...],
+    listing_identity: tuple[object, ...] | None = None,
 ) -> ListingSummary:
-    """Count and facets of a listing: cached until the catalogue changes, else one query.
+    """Count and facets of a listing: cached until the catalogue changes.
 
     ``querysets`` builds (the unfiltered listing, the filtered one) and is
-    only called on a cache miss. ``identity`` names the listing and its
-    filters (market, country, language, customer group, category, filter
-    values); the current minute is added because publication is checked to
-    the minute.
+    only called on a cache miss. ``identity`` names the filtered listing
+    (market, country, customer group, category, filter values);
+    ``listing_identity`` the unfiltered one, or None when no filter is set.
+    Facets are counted over the unfiltered listing, so every filter
+    combination of a category shares them (one query per category); a
+    filtered listing adds only its own count.
     """
-    return catalogue_cached(
-        "listing-summary", (*identity, language), lambda: _summary_load(querysets, language)
+    whole_identity = identity if listing_identity is None else listing_identity
+    whole = catalogue_cached(
+        "listing-facets",
+        (*whole_identity, language),
+        lambda: _facets_load(querysets()[0], language),
     )
+    if listing_identity is None:
+        return whole
+    total = catalogue_cached(
+        "listing-count", identity, lambda: querysets()[1].order_by().values("pk").count()
+    )
+    return ListingSummary(total, whole.facets)
 
 
-def _summary_load(
-    querysets: Callable[[], tuple[QuerySet[Product], QuerySet[Product]]], language: str
-) -> ListingSummary:
-    listing, matches = querysets()
-    listing_sql, listing_params = listing.order_by().values("pk").query.sql_with_params()
-    matches_sql, matches_params = matches.order_by().values("pk").query.sql_with_params()
-    params = (*listing_params, *matches_params)
+def _facets_load(listing: QuerySet[Product], language: str) -> ListingSummary:
+    listing_sql, params = listing.order_by().values("pk").query.sql_with_params()
     with connection.cursor() as cursor:
-        sql = SUMMARY_SQL.format(listing=listing_sql, matches=matches_sql)
-        cursor.execute(sql, params)
+        cursor.execute(FACETS_SQL.format(listing=listing_sql), params)
         rows = cursor.fetchall()
     return _summary_from_rows(rows, language)
 
@@ -368,12 +374,18 @@ def variant_for_sku(context: MarketContext, sku: str) -> tuple[Variant, str] | N
     return row, row.slug  # type: ignore[attr-defined]
 
 
-def products_matching(products: QuerySet[Product], text: str, language: str) -> QuerySet[Product]:
+def products_matching(
+    products: QuerySet[Product], text: str, language: str, *, candidates: int | None = None
+) -> QuerySet[Product]:
     """``products`` (from ``visible_products``) matching ``text`` in ``language``, best first.
 
     Full text with the language's configuration (weighted name, SKUs, then
     description) or trigram word similarity on the folded name for typos;
     both tests use the translation's GIN indexes.
+
+    ``candidates`` bounds the work for words that match much of the
+    catalogue: only that many matches, the newest (an index order, no rank
+    computed), are ranked exactly. Without it every match is ranked.
     """
     query = SearchQuery(
         fold_case(text, language),
@@ -381,15 +393,17 @@ def products_matching(products: QuerySet[Product], text: str, language: str) -> 
         search_type="websearch",
     )
     plain = fold_plain(text)
+    matches = Q(text__search_vector=query) | Q(text__search_name__trigram_word_similar=plain)
+    if candidates is not None:
+        newest = products.filter(matches).order_by("-published_at", "-id").values("pk")
+        products = products.filter(pk__in=newest[:candidates])
+    else:
+        products = products.filter(matches)
     rank = Coalesce(SearchRank(F("text__search_vector"), query), Value(0.0))
     similarity = TrigramWordSimilarity(plain, "text__search_name")
-    return (
-        products.filter(
-            Q(text__search_vector=query) | Q(text__search_name__trigram_word_similar=plain)
-        )
-        .annotate(relevance=Greatest(rank * 2, similarity, output_field=FloatField()))
-        .order_by("-relevance", "-published_at", "-id")
-    )
+    return products.annotate(
+        relevance=Greatest(rank * 2, similarity, output_field=FloatField())
+    ).order_by("-relevance", "-published_at", "-id")
 
 
 def sitemap_products(country: str, language: str) -> QuerySet[ProductTranslation]:

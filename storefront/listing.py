@@ -65,9 +65,17 @@ def category_products(context: MarketContext, category_ids: Sequence[int]) -> Qu
     return products_in_categories(storefront_products(context), category_ids)
 
 
+# Search ranks at most this many matches (the newest) and shows them; a word
+# matching more says so, and the shopper narrows it with another word.
+SEARCH_LIMIT = 1000
+
+
 def search_products(context: MarketContext, text: str) -> QuerySet[Product]:
-    """Storefront products matching ``text``, best first."""
-    return products_matching(storefront_products(context), text, context.language)
+    """Storefront products matching ``text``, best first: of the ``SEARCH_LIMIT`` + 1
+    newest matches (one more, so the page can tell there are more)."""
+    return products_matching(
+        storefront_products(context), text, context.language, candidates=SEARCH_LIMIT + 1
+    )
 
 
 def filtered(

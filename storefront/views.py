@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from dataclasses import replace
 
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
@@ -27,6 +28,8 @@ from shop.page_cache import cached_page, page_depends_on, page_not_stored
 from shop.selectors import market_directory
 from storefront.jsonld import product_jsonld
 from storefront.listing import (
+    DEFAULT_SORT,
+    SEARCH_LIMIT,
     category_products,
     filtered,
     search_products,
@@ -113,11 +116,17 @@ def category(request: HttpRequest, prefix: str, slug: str) -> HttpResponse:
         return HttpResponsePermanentRedirect(url)
     form = ListingForm(request.GET)
     filters = form.filters()
+    listing_identity = (context.prefix, context.customer_group_id, node.id)
     # Sorting and filtering by price reads the market's lists: their versions
     # retire those cached counts and card orders when a price changes.
-    identity: tuple[object, ...] = (context.prefix, context.customer_group_id, node.id, filters)
+    identity: tuple[object, ...] = (*listing_identity, filters)
     if filters.needs_price:
         identity = (*identity, _price_list_versions(context))
+    # The count does not depend on the order: one per filter combination.
+    counted = replace(filters, sort=DEFAULT_SORT)
+    count_identity: tuple[object, ...] = (*listing_identity, counted)
+    if counted.needs_price:
+        count_identity = (*count_identity, _price_list_versions(context))
 
     @functools.cache
     def querysets() -> tuple[QuerySet[Product], QuerySet[Product]]:
@@ -126,7 +135,15 @@ def category(request: HttpRequest, prefix: str, slug: str) -> HttpResponse:
 
     # Querysets are only built on a cache miss: count, facets and card texts
     # of a listing page change with the catalogue, not per request.
-    summary = listing_summary(querysets, language=context.language, identity=identity)
+    if counted.is_refined:
+        summary = listing_summary(
+            querysets,
+            language=context.language,
+            identity=count_identity,
+            listing_identity=listing_identity,
+        )
+    else:
+        summary = listing_summary(querysets, language=context.language, identity=listing_identity)
     page = _page(form, summary.total)
     start = (page.number - 1) * PAGE_SIZE
     texts = cached_card_texts(
@@ -197,7 +214,8 @@ def search(request: HttpRequest, prefix: str) -> HttpResponse:
 
     # Like category pages: the count and card texts of a result page wait in
     # the cache for a catalogue change; prices and stock are read live.
-    total = cached_count(products, identity=identity) if text else 0
+    matched = cached_count(products, identity=identity) if text else 0
+    total = min(matched, SEARCH_LIMIT)
     page = _page(form, total)
     start = (page.number - 1) * PAGE_SIZE
     texts = cached_card_texts(
@@ -208,6 +226,7 @@ def search(request: HttpRequest, prefix: str) -> HttpResponse:
         "storefront/search.html",
         {
             "q": text,
+            "more_than": SEARCH_LIMIT if matched > SEARCH_LIMIT else None,
             "page": page,
             "cards": cards_with_offers(texts, context),
             "query": form.canonical_query(without="page"),

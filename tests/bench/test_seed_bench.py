@@ -85,3 +85,17 @@ def test_seed_bench_refuses_a_catalogue_without_products(products):
 
     assert not Market.objects.exists()
     assert not Product.objects.exists()
+
+
+def test_growing_the_catalogue_indexes_only_the_new_products():
+    _seed(20)
+    kept = ProductTranslation.objects.filter(product_id__in=_bench_products()).first()
+    assert kept is not None
+    ProductTranslation.objects.filter(pk=kept.pk).update(search_name="kept as it was")
+
+    _seed(30)
+
+    assert len(_bench_products()) == 30
+    assert not ProductTranslation.objects.filter(search_vector__isnull=True).exists()
+    kept.refresh_from_db()
+    assert kept.search_name == "kept as it was"

@@ -206,7 +206,7 @@ def test_listing_pages_are_indexed_once_each_and_refinements_not(client, catalog
         canonical_and_robots(client.get("/en-gb/c/clothing/?utm_source=x&sort=bogus"))[1] is False
     )
     # The shop's own search results are never indexed.
-    assert canonical_and_robots(client.get("/en-gb/search/?q=shirt"))[1] is True
+    assert canonical_and_robots(client.get("/en-gb/search/?q=collection"))[1] is True
 
 
 def test_sorting_by_price(client, catalogue):
@@ -347,3 +347,22 @@ def test_category_and_search_pages_describe_themselves_in_the_shoppers_language(
 
     assert description("/de-de/c/kleidung/").startswith("Kleidung bei Kervan:")
     assert description("/tr-tr/search/?q=tisort").startswith("Mağazanın ürünlerini")
+
+
+def test_a_word_matching_too_much_says_so_and_shows_the_newest(client, catalogue, monkeypatch):
+    import storefront.listing
+    import storefront.views
+    from catalog.demo import catalog_refresh
+
+    catalog_refresh()  # the search columns of the catalogue's products
+    everything = client.get("/en-gb/search/?q=cotton")
+    assert everything.context["more_than"] is None
+    assert everything.context["page"].paginator.count > 3
+
+    monkeypatch.setattr(storefront.listing, "SEARCH_LIMIT", 3)
+    monkeypatch.setattr(storefront.views, "SEARCH_LIMIT", 3)
+    bounded = client.get("/en-gb/search/?q=cotton&page=1")
+
+    assert bounded.context["more_than"] == 3
+    assert bounded.context["page"].paginator.count == 3
+    assert "More than 3 products" in bounded.content.decode()

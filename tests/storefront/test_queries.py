@@ -42,8 +42,10 @@ HOME = 4
 # attribute labels (1), products page (1), variants (1), offers (2). Until the
 # next catalogue change the first three come from the cache (4 queries).
 CATEGORY = 7
-# Category with every filter: the same, plus resolving the attribute values (1).
-CATEGORY_FILTERED = 8
+# Category with every filter: the same, plus the filtered count (1: the facets
+# are the unfiltered category's, shared by every filter combination) and
+# resolving the attribute values (1).
+CATEGORY_FILTERED = 9
 # Product: product with text (1), variants (1), their options (1), images (1),
 # attributes (1), offers (2), slugs in other languages for hreflang (1).
 PRODUCT = 8
@@ -98,3 +100,19 @@ def test_a_category_seen_again_reads_only_prices_and_stock(client, django_assert
         response = client.get("/de-de/c/kleidung/?page=1")
 
     assert response.context["page"].paginator.count == 1
+
+
+def test_filter_combinations_share_the_categorys_facets(client, django_assert_max_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    brand = Brand.objects.get(name="Kervan").pk
+    client.get("/de-de/c/kleidung/")  # facets of the category, counted once
+
+    for query in (f"?brand={brand}", "?in_stock=1", f"?brand={brand}&sort=price&min_price=1"):
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(f"/de-de/c/kleidung/{query}")
+        assert response.status_code == 200
+        facet_scans = [q for q in captured.captured_queries if "UNION ALL" in q["sql"]]
+        assert facet_scans == [], query
+        assert response.context["facets"].brands  # still shown, from the category

@@ -59,7 +59,7 @@ class Command(BaseCommand):
             with self._step("Derived price lists"):
                 derived_prices_rebuild()
             with self._step("Search columns"):
-                catalog_refresh()
+                catalog_refresh(missing_only=True)  # existing products keep theirs
             with self._step("Table statistics"):
                 _tables_analyze()
 
