@@ -95,6 +95,10 @@ class ListingForm(PagedQueryForm):
         for field in ("min_price", "max_price"):
             if field in data:
                 data[field] = data[field].replace(",", ".").strip()
+        # A checkbox sends "on" when ticked; a link saying 0, off, no or false means unticked
+        # (Django's checkbox counts every value but "false" as ticked).
+        if data.get("in_stock", "").strip().lower() in {"", "0", "off", "no", "false"}:
+            data.pop("in_stock", None)
         super().__init__(data)
         # Any integer is accepted here; unknown ids simply match nothing.
         self.fields["brand"].valid_value = lambda value: str(value).isdigit()  # type: ignore[attr-defined]
