@@ -248,7 +248,7 @@ def _attach_variants(lines: Sequence[CartLine], language: str, *, attach: bool) 
 
     Both are catalogue data, kept in the cache per variant until the catalogue
     changes; the misses are read with three queries. The variants attached are
-    shared copies: read them, never save them through a line.
+    copies from the cache: read them, never save them through a line.
     """
     if not lines:
         return {}
@@ -389,7 +389,8 @@ def _prepare(cart: Cart, *, exact: bool) -> _Draft:
     ``exact`` (review and placement: what is frozen into an order) reads the
     variants and products from the database; otherwise (the cart as it is
     filled) their cached copies, which follow every change made through the
-    admin and the services once it commits.
+    admin and the services once it commits. Names (and markets, sellers and
+    the rest of the configuration) come from the caches in both cases.
     """
     market = cart.pricing_market
     if exact:

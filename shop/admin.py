@@ -14,6 +14,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from shop import versions
 from shop.admin_mixins import RetiresCachesAdmin
 from shop.models import (
     Address,
@@ -125,6 +126,13 @@ class SellerAdmin(RetiresCachesAdmin):
         markets_changed()
 
 
+def geography_changed() -> None:
+    """Countries and regions are read by market pages, the address check and shipping
+    zones (shipping), and regional tax rates (pricing): retire all of them."""
+    markets_changed()
+    versions.retire(versions.SHIPPING, versions.PRICING)
+
+
 @admin.register(Country)
 class CountryAdmin(RetiresCachesAdmin):
     """Postal-code and region rules are read by checkout's address check (cached)."""
@@ -143,7 +151,7 @@ class CountryAdmin(RetiresCachesAdmin):
     readonly_fields = ["code", "alpha3"]
 
     def caches_retire(self, objects: Sequence[Any]) -> None:
-        markets_changed()
+        geography_changed()
 
 
 @admin.register(Region)
@@ -157,19 +165,19 @@ class RegionAdmin(RetiresCachesAdmin):
     actions = ["activate", "deactivate"]
 
     def caches_retire(self, objects: Sequence[Any]) -> None:
-        markets_changed()
+        geography_changed()
 
     @admin.action(description=_("Switch selected regions on"))
     def activate(self, request: HttpRequest, queryset) -> None:  # type: ignore[no-untyped-def]
         count = queryset.update(is_active=True)
-        markets_changed()
+        geography_changed()
         message = ngettext("%d region switched on.", "%d regions switched on.", count)
         self.message_user(request, message % count, messages.SUCCESS)
 
     @admin.action(description=_("Switch selected regions off"))
     def deactivate(self, request: HttpRequest, queryset) -> None:  # type: ignore[no-untyped-def]
         count = queryset.update(is_active=False)
-        markets_changed()
+        geography_changed()
         message = ngettext("%d region switched off.", "%d regions switched off.", count)
         self.message_user(request, message % count, messages.SUCCESS)
 

@@ -218,8 +218,9 @@ def search(request: HttpRequest, prefix: str) -> HttpResponse:
     total = min(matched, SEARCH_LIMIT)
     page = _page(form, total)
     start = (page.number - 1) * PAGE_SIZE
+    end = min(start + PAGE_SIZE, total)  # never the extra candidate that only tells "more"
     texts = cached_card_texts(
-        (*identity, page.number), lambda: list(products()[start : start + PAGE_SIZE]), context
+        (*identity, page.number), lambda: list(products()[start:end]), context
     )
     return render(
         request,

@@ -126,3 +126,20 @@ def test_a_payment_method_saved_in_the_admin_is_offered_at_once(
         site._registry[PaymentMethod].save_model(request, method, None, True)
 
     assert payment_methods_for(cart=cart) == []
+
+
+def test_a_region_changed_in_the_admin_retires_delivery_and_tax_caches(
+    shipping_demo, django_capture_on_commit_callbacks
+):
+    from shop import versions
+    from shop.models import Region
+
+    before = versions.versions([versions.SHIPPING, versions.PRICING, versions.MARKETS])
+    region = Region.objects.filter(country_id="US").first()
+    request = RequestFactory().post("/admin/shop/region/")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        site._registry[Region].save_model(request, region, None, True)
+
+    after = versions.versions([versions.SHIPPING, versions.PRICING, versions.MARKETS])
+    assert all(after[concern] != before[concern] for concern in before)
