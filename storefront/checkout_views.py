@@ -221,12 +221,28 @@ def cart_update(request: HttpRequest, prefix: str) -> HttpResponse:
 # --- Checkout -----------------------------------------------------------------------------------
 
 
-def _checkout_cart(request: HttpRequest, context: MarketContext) -> Cart | HttpResponse:
-    """The cart to check out, or the way back to the cart page when there is nothing to buy."""
+def _checkout_cart(
+    request: HttpRequest, context: MarketContext, *, after: str = ""
+) -> Cart | HttpResponse:
+    """The cart to check out, or the way back to the first step it has not done yet.
+
+    ``after`` names the step the page follows (``address``, ``shipping`` or
+    ``payment``): each earlier step must have been done; an empty cart goes
+    back to the cart page."""
     cart = request_cart(request)
     if cart is None or not cart.lines.exists():
         messages.info(request, _("Your cart is empty."))
         return redirect(context.url("/cart/"))
+    earlier = (
+        ("address", cart.has_address, "/checkout/"),
+        ("shipping", cart.shipping_method_id is not None, "/checkout/shipping/"),
+        ("payment", bool(cart.payment_method_code), "/checkout/payment/"),
+    )
+    for step, done, path in earlier if after else ():
+        if not done:
+            return redirect(context.url(path))
+        if step == after:
+            break
     return cart
 
 
@@ -302,11 +318,9 @@ def _days(days_min: int, days_max: int) -> str:
 def checkout_shipping(request: HttpRequest, prefix: str) -> HttpResponse:
     """Choose one of the shipping methods serving the address, with prices and days."""
     context = _context(request)
-    cart = _checkout_cart(request, context)
+    cart = _checkout_cart(request, context, after="address")
     if isinstance(cart, HttpResponse):
         return cart
-    if not cart.has_address:
-        return redirect(context.url("/checkout/"))
     error = ""
     if request.method == "POST":
         try:
@@ -340,13 +354,9 @@ def checkout_shipping(request: HttpRequest, prefix: str) -> HttpResponse:
 def checkout_payment(request: HttpRequest, prefix: str) -> HttpResponse:
     """Choose a payment method offered for the cart, with its fee or discount."""
     context = _context(request)
-    cart = _checkout_cart(request, context)
+    cart = _checkout_cart(request, context, after="shipping")
     if isinstance(cart, HttpResponse):
         return cart
-    if not cart.has_address:
-        return redirect(context.url("/checkout/"))
-    if cart.shipping_method_id is None:
-        return redirect(context.url("/checkout/shipping/"))
     error = ""
     if request.method == "POST":
         try:
@@ -371,15 +381,9 @@ def checkout_payment(request: HttpRequest, prefix: str) -> HttpResponse:
 def checkout_review(request: HttpRequest, prefix: str) -> HttpResponse:
     """Everything the shopper pays, before placing the order."""
     context = _context(request)
-    cart = _checkout_cart(request, context)
+    cart = _checkout_cart(request, context, after="payment")
     if isinstance(cart, HttpResponse):
         return cart
-    if not cart.has_address:
-        return redirect(context.url("/checkout/"))
-    if cart.shipping_method_id is None:
-        return redirect(context.url("/checkout/shipping/"))
-    if not cart.payment_method_code:
-        return redirect(context.url("/checkout/payment/"))
     quote = checkout_quote(cart=cart)
     step_of_field = {
         "address": "/checkout/",
