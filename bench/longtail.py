@@ -16,7 +16,6 @@ Generation (``urls``) and grouping (``url_pattern``) are pure functions of a
 
 from __future__ import annotations
 
-import functools
 import http.client
 import math
 import random
@@ -34,10 +33,7 @@ from bench import checkout as checkout_bench
 from bench.measure import Visit, get_all, latency_summary
 
 if TYPE_CHECKING:
-    from django.db.models import QuerySet
-
-    from catalog.models import Product
-    from shop.context import MarketContext
+    pass
 
 MARKETS = ("de-de", "en-us", "tr-tr", "fr-fr")
 SORTS = ("newest", "price", "-price", "name")  # storefront.views.ListingForm's choices
@@ -103,15 +99,15 @@ class Catalogue:
 def snapshot(prefixes: Sequence[str] = MARKETS) -> Catalogue:
     """Read the catalogue in-process: a few queries per category and storefront.
 
-    Category sizes and facets come from ``listing_summary``, as the page
-    shows them, under an identity of the bench's own so no page's cached
-    summary is warmed.
+    Category sizes and facets are counted over the listing table as the page
+    counts them, without its cache, so no page's cached summary is warmed.
     """
     from catalog.categories import category_tree
-    from catalog.selectors import listing_summary
+    from catalog.selectors import summary_from_counts
+    from pricing.listing import listing_counts
     from shop.context import MarketContext
     from shop.selectors import market_directory
-    from storefront.listing import category_products, storefront_products
+    from storefront.listing import context_listing_id, listed_products, listing_query
     from storefront.views import PAGE_SIZE
 
     directory = market_directory()
@@ -124,16 +120,15 @@ def snapshot(prefixes: Sequence[str] = MARKETS) -> Catalogue:
             raise SystemExit(f"No market serves /{prefix}/: was seed_bench interrupted?")
         market, country, language = resolved
         context = MarketContext(market=market, country=country, language=language)
+        listing_id = context_listing_id(context)
+        if listing_id is None:
+            raise SystemExit(f"/{prefix}/ has no listing: was seed_bench interrupted?")
         listings = []
         for node in nodes:
             if language not in node.texts:
                 continue  # its URL would redirect to another language's slug
-            base = category_products(context, tree.subtree_ids(node))
-            summary = listing_summary(
-                functools.partial(_unfiltered, base),
-                language=language,
-                identity=("bench-longtail", prefix, node.id),
-            )
+            query = listing_query(context, listing_id, category_ids=tree.subtree_ids(node))
+            summary = summary_from_counts(listing_counts(query), language)
             level = "root" if node.parent_id is None else "sub" if node.child_ids else "leaf"
             listings.append(
                 Listing(
@@ -151,8 +146,8 @@ def snapshot(prefixes: Sequence[str] = MARKETS) -> Catalogue:
         storefronts.append(
             Storefront(
                 prefix=prefix,
-                products=storefront_products(context).count(),
-                prices=_price_deciles(context),
+                products=listed_products(context).count(),
+                prices=_price_deciles(listing_id),
                 listings=tuple(listings),
                 words=words,
                 phrases=phrases,
@@ -161,28 +156,11 @@ def snapshot(prefixes: Sequence[str] = MARKETS) -> Catalogue:
     return Catalogue(storefronts=tuple(storefronts), page_size=PAGE_SIZE)
 
 
-def _unfiltered(listing: QuerySet[Product]) -> tuple[QuerySet[Product], QuerySet[Product]]:
-    """A listing and its filtered self, as ``listing_summary`` wants them: no filters."""
-    return listing, listing
+def _price_deciles(listing_id: int) -> tuple[int, ...]:
+    """The listing's card prices at 10 %, 20 % … 90 %, whole units, without repeats."""
+    from pricing.listing import listing_price_deciles
 
-
-def _price_deciles(context: MarketContext) -> tuple[int, ...]:
-    """The market's list prices at 10 %, 20 % … 90 %, whole units, without repeats."""
-    from pricing.offers import PriceContext
-    from pricing.selectors import products_with_list_price
-    from storefront.listing import storefront_products
-
-    prices = sorted(
-        price
-        for price in products_with_list_price(
-            storefront_products(context), PriceContext.from_market(context)
-        ).values_list("list_price", flat=True)  # type: ignore[misc]
-        if price is not None
-    )
-    if not prices:
-        return ()
-    deciles = {int(prices[len(prices) * tenth // 10]) for tenth in range(1, 10)}
-    return tuple(sorted(deciles))
+    return tuple(sorted({int(price) for price in listing_price_deciles(listing_id)}))
 
 
 def _search_words(

@@ -36,6 +36,7 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import checkout as checkout_bench
+from bench import listing as listing_bench
 from bench import longtail
 from bench.measure import HOST, get_all, latency_summary
 
@@ -49,7 +50,7 @@ ROOT_CATEGORY = "clothing"
 SEARCH_TERMS = {"de": "baumwolle", "en": "cotton", "tr": "pamuk", "fr": "coton"}
 PAGES = ("home", "category", "product", "search")
 PAGE_CACHE_MODES = ("off", "on")
-SECTIONS = ("pages", "checkout", "longtail")
+SECTIONS = ("pages", "checkout", "listing", "longtail")
 
 # From the project brief: django-oscar on comparable hardware, and our targets.
 REFERENCE = {
@@ -129,11 +130,18 @@ def main(argv: list[str] | None = None) -> int:
                 server.stop()
 
     plan = _checkout(options) if "checkout" in options.sections else None
+    rebuilds = None
+    if "listing" in options.sections:
+        with _phase("Listing table after bulk changes (in-process)"):
+            rebuilds = listing_bench.run()
+        connections.close_all()
     tail = _longtail(options) if "longtail" in options.sections else None
 
     results = _results(options, pages, started, load_before, seed_seconds)
     if plan is not None:
         results["checkout"] = checkout_bench.results(plan)
+    if rebuilds is not None:
+        results["listing"] = listing_bench.results(rebuilds)
     if tail is not None:
         results["longtail"] = longtail.results(tail)
     output = Path(options.output)
@@ -145,6 +153,9 @@ def main(argv: list[str] | None = None) -> int:
     if plan is not None:
         print()
         print(checkout_bench.table(plan))
+    if rebuilds is not None:
+        print()
+        print(listing_bench.table(rebuilds))
     if tail is not None:
         print()
         print(longtail.table(tail))
@@ -255,7 +266,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         nargs="+",
         choices=SECTIONS,
         default=list(SECTIONS),
-        help="what to measure (default: all three)",
+        help="what to measure (default: all)",
     )
     parser.add_argument(
         "--longtail-urls",

@@ -297,6 +297,10 @@ class AttributeValueChoices:
 @admin.register(Product)
 class ProductAdmin(AttributeValueChoices, CatalogueAdmin):
     form = ProductForm
+
+    def caches_retire(self, objects: Sequence[Any]) -> None:
+        catalogue_changed(product.pk for product in objects)
+
     list_display = [
         "name",
         "primary_sku",
@@ -401,6 +405,9 @@ class ProductAdmin(AttributeValueChoices, CatalogueAdmin):
 @admin.register(Variant)
 class VariantAdmin(AttributeValueChoices, CatalogueAdmin):
     """One SKU: its barcode, options, weight and stock rules."""
+
+    def caches_retire(self, objects: Sequence[Any]) -> None:
+        catalogue_changed(variant.product_id for variant in objects)
 
     list_display = ["sku", "product_title", "gtin", "is_active", "allows_backorder"]
     list_filter = ["is_active", "allows_backorder"]

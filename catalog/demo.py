@@ -564,7 +564,7 @@ def products_bulk_create(specs: list[ProductSpec], *, seed: int = 11) -> list[Pr
             batch_size=2000,
         )
         category_tree_changed()
-        catalogue_changed()
+        catalogue_changed(product.pk for product in products)
     return products
 
 

@@ -180,16 +180,17 @@ class Visibility(models.TextChoices):
     EXCEPT = "except", _("Everywhere except the chosen countries")
 
 
-def _published_until() -> datetime:
-    """Up to the end of the current minute: the same SQL for a whole minute
-    (listing summaries are cached by it); a scheduled product may show up to
-    a minute early, never late."""
-    return timezone.now().replace(second=0, microsecond=0) + timedelta(minutes=1)
+def published_until(at: datetime | None = None) -> datetime:
+    """Up to the end of the minute of ``at`` (now): products published before it
+    are shown. The same SQL for a whole minute (listing summaries are cached
+    by it); a scheduled product may show up to a minute early, never late."""
+    at = at or timezone.now()
+    return at.replace(second=0, microsecond=0) + timedelta(minutes=1)
 
 
 class ProductQuerySet(models.QuerySet["Product"]):
     def published(self) -> ProductQuerySet:
-        return self.filter(is_published=True, published_at__lt=_published_until())
+        return self.filter(is_published=True, published_at__lt=published_until())
 
     def visible_in(self, country: str) -> ProductQuerySet:
         """Published products a shopper in ``country`` may see."""
@@ -312,11 +313,11 @@ class Product(models.Model):
             | (Q(**{mode: Visibility.EXCEPT}) & ~Q(**{countries: [country]}))
         )
 
-    def is_shown_in(self, country: str) -> bool:
+    def is_shown_in(self, country: str, *, at: datetime | None = None) -> bool:
         """``Product.objects.visible_in(country)`` for this row, without a query."""
         return (
             self.is_published
-            and self.published_at < _published_until()
+            and self.published_at < published_until(at)
             and self.is_visible_in(country)
         )
 
@@ -360,6 +361,29 @@ class ProductTranslation(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class SearchWord(models.Model):
+    """A word of product names in one language (folded: lower case, no accents).
+
+    The vocabulary that typo-tolerant search compares a misspelt word with
+    (trigram similarity on a few thousand words, not on every name); kept by
+    ``catalog.search.translations_index_update``.
+    """
+
+    language = models.CharField(max_length=10)
+    word = models.CharField(max_length=100)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["language", "word"], name="search_word_once"),
+        ]
+        indexes = [
+            GinIndex(fields=["word"], name="search_word_trigram", opclasses=["gin_trgm_ops"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.language}: {self.word}"
 
 
 class ProductImage(models.Model):
@@ -434,3 +458,30 @@ class Variant(models.Model):
     @property
     def weight(self) -> int | None:
         return self.weight_grams if self.weight_grams is not None else self.product.weight_grams
+
+
+class ProductChange(models.Model):
+    """A product whose storefront listing rows must be derived again.
+
+    A transactional outbox: written in the same transaction as the change
+    (product, variant, price or stock) by ``catalog.services.products_changed``,
+    and drained in the background by ``pricing.listing_upkeep``, which owns
+    the listing table. No foreign key: a deleted product's row still says
+    that its listing rows must go.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    product_id = models.BigIntegerField()
+    # What changed: empty for the product itself (texts, categories, variants…),
+    # else a price list's prices ("price-list:<id>") or stock ("stock-pool:<id>",
+    # "stock"), which only the rows of the markets using them follow.
+    source = models.CharField(max_length=40, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("product change")
+        verbose_name_plural = _("product changes")
+        indexes = [models.Index(fields=["product_id"], name="product_change_product")]
+
+    def __str__(self) -> str:
+        return f"{self.product_id} @ {self.created_at:%Y-%m-%d %H:%M:%S}"

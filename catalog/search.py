@@ -31,6 +31,14 @@ def fold_plain(text: str) -> str:
     return "".join(char for char in decomposed if not unicodedata.combining(char))
 
 
+# The words of folded names, for the vocabulary of typo-tolerant search.
+WORDS_SQL = """
+INSERT INTO catalog_searchword (language, word)
+SELECT DISTINCT t.language, w
+FROM catalog_producttranslation t, regexp_split_to_table(t.search_name, '[^[:alnum:]]+') AS w
+"""
+
+
 def translations_index_update(
     translation_ids: Iterable[int] | None = None, *, missing_only: bool = False
 ) -> int:
@@ -84,5 +92,9 @@ def _write(batch: list[tuple[int, str, str, str, str, str]]) -> int:
             WHERE t.id = v.id
             """,  # noqa: S608 - only placeholders are interpolated
             params,
+        )
+        cursor.execute(
+            WORDS_SQL + " WHERE t.id = ANY(%s) AND length(w) >= 3 ON CONFLICT DO NOTHING",
+            [[row[0] for row in batch]],
         )
     return len(batch)

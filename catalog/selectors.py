@@ -9,6 +9,7 @@ listings with ``pricing.selectors``.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
@@ -16,12 +17,11 @@ from typing import TypeVar
 from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramWordSimilarity
 from django.core.cache import cache
 from django.db import connection
+from django.db.backends.utils import CursorWrapper
 from django.db.models import (
-    Exists,
     F,
     FilteredRelation,
     FloatField,
-    OuterRef,
     Prefetch,
     Q,
     QuerySet,
@@ -51,7 +51,7 @@ def visible_products(country: str, language: str) -> QuerySet[Product]:
 
     Annotated with ``name`` and ``slug``; products without a translation in
     the language are left out. Whether they are priced is pricing's business
-    (``pricing.selectors.products_priced``).
+    (``pricing.listing``).
     """
     return (
         Product.objects.visible_in(country)
@@ -62,48 +62,6 @@ def visible_products(country: str, language: str) -> QuerySet[Product]:
         .annotate(name=F("text__name"), slug=F("text__slug"))
         .select_related("primary_image", "brand")
     )
-
-
-def _has_attribute_values(value_ids: Sequence[int]) -> Q:
-    on_product = Product.attribute_values.through.objects.filter(
-        product_id=OuterRef("pk"), attributevalue_id__in=value_ids
-    )
-    on_variant = Variant.option_values.through.objects.filter(
-        variant__product_id=OuterRef("pk"),
-        variant__is_active=True,
-        attributevalue_id__in=value_ids,
-    )
-    return Q(Exists(on_product)) | Q(Exists(on_variant))
-
-
-def products_in_categories(
-    products: QuerySet[Product], category_ids: Sequence[int]
-) -> QuerySet[Product]:
-    """``products`` that are in any of ``category_ids``."""
-    in_category = Product.categories.through._default_manager.filter(
-        product_id=OuterRef("pk"), category_id__in=category_ids
-    )
-    return products.filter(Exists(in_category))
-
-
-def products_with_attributes(
-    products: QuerySet[Product],
-    *,
-    brand_ids: Sequence[int] = (),
-    attribute_value_ids: Sequence[int] = (),
-) -> QuerySet[Product]:
-    """Narrow to brands and attribute values: values of one attribute widen the
-    choice (OR), attributes narrow it (AND)."""
-    if brand_ids:
-        products = products.filter(brand_id__in=brand_ids)
-    if attribute_value_ids:
-        values = AttributeValue.objects.filter(pk__in=attribute_value_ids)
-        by_attribute: dict[int, list[int]] = {}
-        for value_id, attribute_id in values.values_list("id", "attribute_id"):
-            by_attribute.setdefault(attribute_id, []).append(value_id)
-        for value_ids in by_attribute.values():
-            products = products.filter(_has_attribute_values(value_ids))
-    return products
 
 
 @dataclass(frozen=True)
@@ -138,71 +96,8 @@ def catalogue_cached(kind: str, identity: tuple[object, ...], load: Callable[[],
     return value
 
 
-# One round trip: the listing's size, and brand and attribute-value counts
-# over it (on products and on their variants' options).
-FACETS_SQL = """
-WITH listing(listed_id) AS ({listing})
-SELECT 'total', 0, COUNT(*) FROM listing
-UNION ALL
-SELECT 'brand', p.brand_id, COUNT(*) FROM catalog_product p
-    WHERE p.id IN (SELECT listed_id FROM listing) AND p.brand_id IS NOT NULL GROUP BY p.brand_id
-UNION ALL
-SELECT 'value', pav.attributevalue_id, COUNT(DISTINCT pav.product_id)
-    FROM catalog_product_attribute_values pav
-    WHERE pav.product_id IN (SELECT listed_id FROM listing) GROUP BY pav.attributevalue_id
-UNION ALL
-SELECT 'value', vov.attributevalue_id, COUNT(DISTINCT v.product_id)
-    FROM catalog_variant_option_values vov JOIN catalog_variant v ON v.id = vov.variant_id
-    WHERE v.is_active AND v.product_id IN (SELECT listed_id FROM listing)
-    GROUP BY vov.attributevalue_id
-"""
-
-
-def listing_summary(
-    querysets: Callable[[], tuple[QuerySet[Product], QuerySet[Product]]],
-    *,
-    language: str,
-    identity: tuple[object, ...],
-    listing_identity: tuple[object, ...] | None = None,
-) -> ListingSummary:
-    """Count and facets of a listing: cached until the catalogue changes.
-
-    ``querysets`` builds (the unfiltered listing, the filtered one) and is
-    only called on a cache miss. ``identity`` names the filtered listing
-    (market, country, customer group, category, filter values);
-    ``listing_identity`` the unfiltered one, or None when no filter is set.
-    Facets are counted over the unfiltered listing, so every filter
-    combination of a category shares them (one query per category); a
-    filtered listing adds only its own count.
-    """
-    whole_identity = identity if listing_identity is None else listing_identity
-    whole = catalogue_cached(
-        "listing-facets",
-        (*whole_identity, language),
-        lambda: _facets_load(querysets()[0], language),
-    )
-    if listing_identity is None:
-        return whole
-    total = catalogue_cached(
-        "listing-count", identity, lambda: querysets()[1].order_by().values("pk").count()
-    )
-    return ListingSummary(total, whole.facets)
-
-
-def _facets_load(listing: QuerySet[Product], language: str) -> ListingSummary:
-    listing_sql, params = listing.order_by().values("pk").query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(FACETS_SQL.format(listing=listing_sql), params)
-        rows = cursor.fetchall()
-    return _summary_from_rows(rows, language)
-
-
-def cached_count(products: Callable[[], QuerySet[Product]], *, identity: tuple[object, ...]) -> int:
-    """How many products a listing has: cached like listing summaries, else one COUNT."""
-    return catalogue_cached("listing-count", identity, lambda: products().count())
-
-
-def _summary_from_rows(rows: list[tuple[str, int, int]], language: str) -> ListingSummary:
+def summary_from_counts(rows: list[tuple[str, int, int]], language: str) -> ListingSummary:
+    """A listing's size and facets from (kind, id, count) rows: total, brand, value."""
     total = next((count for kind, _id, count in rows if kind == "total"), 0)
     brand_counts = {brand_id: count for kind, brand_id, count in rows if kind == "brand"}
     value_ids = {value_id for kind, value_id, _count in rows if kind == "value"}
@@ -374,33 +269,104 @@ def variant_for_sku(context: MarketContext, sku: str) -> tuple[Variant, str] | N
     return row, row.slug  # type: ignore[attr-defined]
 
 
-def products_matching(
-    products: QuerySet[Product], text: str, language: str, *, candidates: int | None = None
-) -> QuerySet[Product]:
-    """``products`` (from ``visible_products``) matching ``text`` in ``language``, best first.
+# Search in two steps: which products match (cheap, bounded), then the exact
+# rank of those only. A word matching more than ``SEARCH_PROBE`` texts is
+# looked for among the listing's newest products instead (its matches are
+# dense there); a rarer word's matches are all read through the index.
+SEARCH_PROBE = 3000
+# Fewer full-text matches than this: names similar to the words (typos) count
+# too, for words of at least ``TYPO_MIN_LENGTH`` letters, at most ``TYPO_LIMIT``.
+TYPO_BELOW = 24
+TYPO_MIN_LENGTH = 4
+TYPO_LIMIT = 200
+WORD = re.compile(r"\w+")
 
-    Full text with the language's configuration (weighted name, SKUs, then
-    description) or trigram word similarity on the folded name for typos;
-    both tests use the translation's GIN indexes.
 
-    ``candidates`` bounds the work for words that match much of the
-    catalogue: only that many matches, the newest (an index order, no rank
-    computed), are ranked exactly. Without it every match is ranked.
-    """
-    query = SearchQuery(
-        fold_case(text, language),
-        config=search_config(language),
-        search_type="websearch",
+def _text_query(text: str, language: str) -> tuple[str, list[str]]:
+    """SQL (on table alias ``t``) matching the words with the language's configuration."""
+    return (
+        "t.search_vector @@ websearch_to_tsquery(%s::regconfig, %s)",
+        [search_config(language), fold_case(text, language)],
     )
-    plain = fold_plain(text)
-    matches = Q(text__search_vector=query) | Q(text__search_name__trigram_word_similar=plain)
-    if candidates is not None:
-        newest = products.filter(matches).order_by("-published_at", "-id").values("pk")
-        products = products.filter(pk__in=newest[:candidates])
-    else:
-        products = products.filter(matches)
+
+
+def search_matches(text: str, language: str, *, limit: int | None = None) -> list[int] | None:
+    """Ids of the products whose text in ``language`` matches ``text``: all of them
+    (at most ``limit``, default ``SEARCH_PROBE``), or None when full text matches
+    more (then look for them with ``search_condition`` in a listing's order).
+
+    Full text with the language's stemming and folding; when it finds fewer
+    than ``TYPO_BELOW``, also names with words like the ones typed (trigram
+    similarity, for typos). One to three queries on indexes, their work
+    bounded whatever the catalogue's size.
+    """
+    limit = SEARCH_PROBE if limit is None else limit
+    match, params = _text_query(text, language)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT t.product_id FROM catalog_producttranslation t "  # noqa: S608 - fixed SQL
+            f"WHERE t.language = %s AND {match} LIMIT %s",
+            [language, *params, limit + 1],
+        )
+        found = [product_id for (product_id,) in cursor.fetchall()]
+        if len(found) > limit:
+            return None
+        if len(found) < TYPO_BELOW:
+            found += _similar_names(cursor, text, language)
+    return list(dict.fromkeys(found))
+
+
+def _similar_names(cursor: CursorWrapper, text: str, language: str) -> list[int]:
+    """Products whose names hold a word like one of ``text``'s (typos): the words are
+    looked up in the vocabulary (``SearchWord``), then in names. Two index queries."""
+    words = [word for word in WORD.findall(fold_plain(text)) if len(word) >= TYPO_MIN_LENGTH]
+    if not words:
+        return []
+    cursor.execute(
+        """
+        SELECT found.word
+        FROM unnest(%s::text[]) AS typed,
+        LATERAL (
+            SELECT w.word FROM catalog_searchword w
+            WHERE w.language = %s AND w.word %% typed
+            ORDER BY similarity(w.word, typed) DESC, w.word LIMIT 2
+        ) AS found
+        """,
+        [words, language],
+    )
+    similar = list(dict.fromkeys(word for (word,) in cursor.fetchall()))
+    if not similar:
+        return []
+    # Each word's trigrams must all be in the name: the trigram index finds them.
+    likes = " OR ".join(["t.search_name LIKE %s"] * len(similar))
+    cursor.execute(
+        f"SELECT t.product_id FROM catalog_producttranslation t "  # noqa: S608 - fixed SQL
+        f"WHERE t.language = %s AND ({likes}) LIMIT %s",
+        [language, *(f"%{word}%" for word in similar), TYPO_LIMIT],
+    )
+    return [product_id for (product_id,) in cursor.fetchall()]
+
+
+def search_condition(text: str, language: str) -> tuple[str, list[str]]:
+    """SQL that holds when the product whose id is in ``{product}`` has a text in
+    ``language`` matching ``text`` (full text): a check per row, for walking a
+    listing in its own order."""
+    match, params = _text_query(text, language)
+    return (
+        "COALESCE((SELECT " + match + " FROM catalog_producttranslation t "  # noqa: S608
+        "WHERE t.product_id = {product} AND t.language = %s), false)",
+        [*params, language],
+    )
+
+
+def products_ranked(products: QuerySet[Product], text: str, language: str) -> QuerySet[Product]:
+    """``products`` (from ``visible_products``, already known to match) best first:
+    the full-text rank (name and SKUs weigh most) or the name's similarity."""
+    query = SearchQuery(
+        fold_case(text, language), config=search_config(language), search_type="websearch"
+    )
     rank = Coalesce(SearchRank(F("text__search_vector"), query), Value(0.0))
-    similarity = TrigramWordSimilarity(plain, "text__search_name")
+    similarity = TrigramWordSimilarity(fold_plain(text), "text__search_name")
     return products.annotate(
         relevance=Greatest(rank * 2, similarity, output_field=FloatField())
     ).order_by("-relevance", "-published_at", "-id")

@@ -12,6 +12,7 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 
+from catalog.services import all_products_changed, variants_changed
 from pricing.models import MAX_DERIVATION_DEPTH, PriceEntry, PriceList
 from pricing.money import HUNDRED, add_tax, remove_tax, round_price
 from pricing.rates import latest_rates
@@ -267,6 +268,11 @@ def _rebuild_entries(
     report.problem = "; ".join(problems)
     PriceList.objects.filter(pk=price_list.pk).update(updated_at=now)
     versions.retire(versions.price_list(price_list.pk))
+    source = f"price-list:{price_list.pk}"
+    if variant_ids is None:
+        all_products_changed(source=source)
+    else:
+        variants_changed(variant_ids, source=source)
 
 
 def _upsert(entries: list[PriceEntry]) -> int:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
@@ -272,7 +274,20 @@ class PriceEntry(models.Model):
                 name="sale_period_in_order",
             ),
         ]
-        indexes = [models.Index(fields=["variant", "price_list"], name="price_by_variant")]
+        indexes = [
+            models.Index(fields=["variant", "price_list"], name="price_by_variant"),
+            # Sales that start or end are found by time (pricing.listing_upkeep).
+            models.Index(
+                fields=["sale_starts_at"],
+                name="price_sale_starts",
+                condition=Q(sale_starts_at__isnull=False),
+            ),
+            models.Index(
+                fields=["sale_ends_at"],
+                name="price_sale_ends",
+                condition=Q(sale_ends_at__isnull=False),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.variant_id} @ {self.price_list_id}: {self.amount}"
@@ -452,3 +467,89 @@ class StockLevel(models.Model):
     @property
     def available(self) -> int:
         return max(self.quantity - self.reserved, 0)
+
+
+# The listing table: what listing pages sort and filter by, derived from
+# ``offers_for`` and the catalogue by ``pricing.listing_upkeep``.
+
+
+class ListingContext(models.Model):
+    """Where and for whom listing rows are derived: a market's country, for retail
+    shoppers or for a customer group with its own price list there.
+
+    ``fingerprint`` sums up the settings the rows were derived with (currency,
+    tax display, lists, pools, tax rates): when it no longer matches, the
+    context's rows are derived again.
+    """
+
+    market = models.ForeignKey("shop.Market", on_delete=models.CASCADE, related_name="+")
+    country = models.ForeignKey("shop.Country", on_delete=models.CASCADE, related_name="+")
+    customer_group = models.ForeignKey(
+        "shop.CustomerGroup", on_delete=models.CASCADE, null=True, related_name="+"
+    )
+    fingerprint = models.CharField(max_length=64, blank=True)
+    built_at = models.DateTimeField(null=True)
+
+    class Meta:
+        verbose_name = _("listing context")
+        verbose_name_plural = _("listing contexts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["market", "country", "customer_group"],
+                name="listing_context_once",
+                nulls_distinct=False,
+            ),
+        ]
+
+    def __str__(self) -> str:
+        group = self.customer_group_id or "retail"
+        return f"{self.market_id}/{self.country_id}/{group}"
+
+
+class ListingEntry(models.Model):
+    """A product as a listing in one context shows it: its card's price, whether it
+    is on sale and can be bought, and what it is found by.
+
+    ``price`` is the amount the card shows (``offers_for`` of the cheapest
+    variant that can be bought, else of the cheapest), in the market's
+    currency and tax display. A product without a price or not visible in the
+    context has no row. ``languages`` is a bit per entry of
+    ``settings.LANGUAGES`` the product has a text in.
+    """
+
+    pk = models.CompositePrimaryKey("context", "product")
+    context = models.ForeignKey(ListingContext, on_delete=models.CASCADE, related_name="+")
+    product = models.ForeignKey(
+        "catalog.Product", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    price = amount_field(_("price"))
+    on_sale = models.BooleanField(default=False)
+    in_stock = models.BooleanField(default=False)
+    languages = models.IntegerField(default=0)
+    brand_id = models.BigIntegerField(null=True)
+    published_at = models.DateTimeField()
+    category_ids = ArrayField(models.BigIntegerField(), default=list)
+    value_ids = ArrayField(models.BigIntegerField(), default=list)
+
+    class Meta:
+        verbose_name = _("listing entry")
+        verbose_name_plural = _("listing entries")
+        indexes = [
+            models.Index(fields=["context", "price", "product"], name="listing_by_price"),
+            models.Index(fields=["context", "published_at", "product"], name="listing_by_date"),
+            models.Index(fields=["product"], name="listing_by_product"),
+            GinIndex(fields=["context", "category_ids", "value_ids"], name="listing_filters"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.context_id}/{self.product_id}: {self.price}"
+
+
+class ListingClock(models.Model):
+    """How far sale starts and ends and scheduled publications have been applied
+    to the listing table (one row)."""
+
+    checked_until = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.checked_until:%Y-%m-%d %H:%M:%S}"

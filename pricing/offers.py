@@ -9,17 +9,15 @@ the tax rates come from the cache (one more query when they changed).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from django.db.models import F, Sum
-from django.db.models.functions import Greatest
+from django.db import connection
 from django.utils import timezone
 
-from pricing.models import PriceEntry, StockLevel
 from pricing.money import add_tax, quantize, remove_tax
 from pricing.selectors import PriceListInfo, market_pricing
 from pricing.tax import TaxTable, rate_in, tax_table
@@ -111,6 +109,27 @@ class Offer:
         }
 
 
+AVAILABILITY_ORDER = [
+    Availability.IN_STOCK,
+    Availability.LOW_STOCK,
+    Availability.BACKORDER,
+    Availability.OUT_OF_STOCK,
+    Availability.NOT_SOLD,
+]
+
+
+def best_offer(offers: Sequence[Offer]) -> tuple[Offer | None, bool, Availability]:
+    """The offer a card shows, whether variants differ in price, and the best availability."""
+    priced = [offer for offer in offers if offer.price is not None]
+    if not priced:
+        return None, False, Availability.NOT_SOLD
+    buyable = [offer for offer in priced if offer.can_buy] or priced
+    cheapest = min(buyable, key=lambda offer: offer.price or Decimal(0))
+    varies = len({offer.price for offer in priced}) > 1
+    availability = min((offer.availability for offer in offers), key=AVAILABILITY_ORDER.index)
+    return cheapest, varies, availability
+
+
 @dataclass(frozen=True, slots=True)
 class _Amounts:
     net: Decimal
@@ -167,18 +186,30 @@ class _PriceRow:
         )
 
 
+@dataclass
+class OfferInputs:
+    """Price rows and stock levels read for offers, kept for further calls of
+    ``offers_for`` over the same variants in other contexts (a batch job asking
+    for many markets and countries reads each list and pool set once)."""
+
+    rows: dict[tuple[int, ...], list[_PriceRow]] = field(default_factory=dict)
+    available: dict[tuple[int, ...], dict[int, int]] = field(default_factory=dict)
+
+
 def offers_for(
     variants: Iterable[object],
     context: PriceContext,
     *,
     available: Mapping[int, int] | None = None,
+    inputs: OfferInputs | None = None,
 ) -> dict[int, Offer]:
     """Offers for ``variants`` (Variant objects or ids), keyed by variant id.
 
     Every requested variant gets an offer; one without a price in the
     market's lists is ``NOT_SOLD``. ``available`` (variant → free units over
     the market's pools, none below 0) is read here unless the caller has
-    just read the same levels.
+    just read the same levels. ``inputs`` keeps what was read for later calls
+    with the same variants.
     """
     variant_ids = sorted({int(getattr(v, "pk", v)) for v in variants})  # type: ignore[call-overload]
     if not variant_ids:
@@ -192,11 +223,18 @@ def offers_for(
         if info.currency == context.currency
     ]
     at = context.at or timezone.now()
-    rows = _price_rows(variant_ids, [info.id for info in price_lists])
+    list_ids = tuple(info.id for info in price_lists)
+    if inputs is None:
+        inputs = OfferInputs()
+    if list_ids not in inputs.rows:
+        inputs.rows[list_ids] = _price_rows(variant_ids, list(list_ids))
+    rows = inputs.rows[list_ids]
     tax_countries = {context.country} | {i.tax_country for i in price_lists if i.tax_country}
     taxes = tax_table(tax_countries, on=timezone.localdate(at)) if rows else {}
     if available is None:
-        available = _available(variant_ids, config.pool_ids)
+        if config.pool_ids not in inputs.available:
+            inputs.available[config.pool_ids] = available_units(variant_ids, config.pool_ids)
+        available = inputs.available[config.pool_ids]
 
     preference = {info.id: position for position, info in enumerate(price_lists)}
     best: dict[int, _PriceRow] = {}
@@ -281,31 +319,36 @@ def _availability(quantity: int, row: _PriceRow) -> Availability:
 def _price_rows(variant_ids: list[int], price_list_ids: list[int]) -> list[_PriceRow]:
     if not price_list_ids:
         return []
-    rows = PriceEntry.objects.filter(
-        variant_id__in=variant_ids, price_list_id__in=price_list_ids, variant__is_active=True
-    ).values_list(
-        "variant_id",
-        "price_list_id",
-        "amount",
-        "compare_at_amount",
-        "sale_amount",
-        "sale_starts_at",
-        "sale_ends_at",
-        "variant__product__tax_class_id",
-        "variant__allows_backorder",
-        "variant__low_stock_threshold",
-    )
-    return [_PriceRow(*row) for row in rows]
+    # The variant ids are given to both tables, so that PostgreSQL looks each
+    # up by its key whatever the number of variants (one query).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT e.variant_id, e.price_list_id, e.amount, e.compare_at_amount,
+                   e.sale_amount, e.sale_starts_at, e.sale_ends_at,
+                   p.tax_class_id, v.allows_backorder, v.low_stock_threshold
+            FROM pricing_priceentry e
+            JOIN catalog_variant v ON v.id = e.variant_id
+            JOIN catalog_product p ON p.id = v.product_id
+            WHERE e.variant_id = ANY(%s::bigint[]) AND v.id = ANY(%s::bigint[])
+              AND e.price_list_id = ANY(%s::bigint[]) AND v.is_active
+            """,
+            [variant_ids, variant_ids, price_list_ids],
+        )
+        return [_PriceRow(*row) for row in cursor.fetchall()]
 
 
-def _available(variant_ids: list[int], pool_ids: tuple[int, ...]) -> dict[int, int]:
-    """Σ max(quantity − reserved, 0) over the market's pools, per variant."""
+def available_units(variant_ids: Iterable[int], pool_ids: tuple[int, ...]) -> dict[int, int]:
+    """Σ max(quantity − reserved, 0) over the market's pools, per variant (one query)."""
     if not pool_ids:
         return {}
-    rows = (
-        StockLevel.objects.filter(variant_id__in=variant_ids, pool_id__in=pool_ids)
-        .values("variant_id")
-        .annotate(free=Sum(Greatest(F("quantity") - F("reserved"), 0)))
-        .values_list("variant_id", "free")
-    )
-    return {variant_id: int(available or 0) for variant_id, available in rows}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT variant_id, sum(greatest(quantity - reserved, 0)) FROM pricing_stocklevel
+            WHERE variant_id = ANY(%s::bigint[]) AND pool_id = ANY(%s::bigint[])
+            GROUP BY variant_id
+            """,
+            [list(variant_ids), list(pool_ids)],
+        )
+        return {variant_id: int(free or 0) for variant_id, free in cursor.fetchall()}

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from catalog.models import Variant
+from catalog.services import variants_changed
 from pricing.derivation import RebuildReport, price_list_rebuild
 from pricing.models import (
     MarketPriceList,
@@ -24,9 +25,6 @@ from pricing.models import (
 )
 from pricing.selectors import pricing_config_changed
 from shop import versions
-
-if TYPE_CHECKING:
-    from catalog.models import Variant
 
 
 def price_amounts_check(
@@ -94,6 +92,7 @@ def price_set(
         },
     )
     versions.retire(versions.price_list(price_list.pk))
+    variants_changed([variant_id], source=f"price-list:{price_list.pk}")
     derived_follow(price_list, variant_ids=[variant_id])
     return entry
 
@@ -103,6 +102,7 @@ def price_unset(*, price_list: PriceList, variant_id: int) -> None:
     """Remove a price; on a derived list the rule's price comes back."""
     PriceEntry.objects.filter(price_list=price_list, variant_id=variant_id).delete()
     versions.retire(versions.price_list(price_list.pk))
+    variants_changed([variant_id], source=f"price-list:{price_list.pk}")
     if price_list.is_derived:
         price_list_rebuild(price_list, variant_ids=[variant_id])
     else:
@@ -155,7 +155,7 @@ def stock_set(*, variant: Variant, pool_id: int, quantity: int) -> StockLevel:
     level, _created = StockLevel.objects.get_or_create(variant=variant, pool_id=pool_id)
     level.quantity = quantity
     level.save(update_fields=["quantity", "allows_backorder", "updated_at"])
-    stock_changed([variant.pk])
+    stock_changed([variant.pk], pool_id=pool_id)
     return level
 
 
@@ -180,6 +180,66 @@ def stock_levels_add(levels: QuerySet[StockLevel], *, units: int) -> int:
     return changed
 
 
+@transaction.atomic
+def stock_quantities_set(*, pool_id: int, quantities: Mapping[int, int]) -> int:
+    """Set how many units of each variant (id → quantity) ``pool_id`` holds: an import.
+
+    One statement for any number of rows; levels missing are created. Raises
+    ``ValidationError`` (and changes nothing) for a negative quantity, an
+    unknown variant, or a quantity below what open orders have reserved of a
+    variant sold without backorder. Returns the number of levels written.
+    """
+    variant_ids = sorted(quantities)
+    if not variant_ids:
+        return 0
+    negative = [variant_id for variant_id in variant_ids if quantities[variant_id] < 0]
+    if negative:
+        raise ValidationError(
+            _("A quantity cannot be negative (variant %(ids)s).")
+            % {"ids": ", ".join(map(str, negative[:10]))}
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id FROM unnest(%s::bigint[]) AS given(id) "
+            "WHERE NOT EXISTS (SELECT 1 FROM catalog_variant v WHERE v.id = given.id)",
+            [variant_ids],
+        )
+        unknown = [variant_id for (variant_id,) in cursor.fetchall()]
+        if unknown:
+            raise ValidationError(
+                _("No such variant: %(ids)s.") % {"ids": ", ".join(map(str, unknown[:10]))}
+            )
+        cursor.execute(
+            "SELECT variant_id, reserved FROM pricing_stocklevel WHERE pool_id = %s "
+            "AND variant_id = ANY(%s::bigint[]) AND NOT allows_backorder AND reserved > 0",
+            [pool_id, variant_ids],
+        )
+        short = cursor.fetchall()
+    below = [variant_id for variant_id, reserved in short if quantities[variant_id] < reserved]
+    if below:
+        raise ValidationError(
+            _("Orders have reserved more units than the new quantity (variant %(ids)s).")
+            % {"ids": ", ".join(map(str, below[:10]))}
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO pricing_stocklevel
+                (variant_id, pool_id, quantity, reserved, allows_backorder, updated_at)
+            SELECT v.id, %s, new.quantity, 0, v.allows_backorder, now()
+            FROM unnest(%s::bigint[], %s::integer[]) AS new(variant_id, quantity)
+            JOIN catalog_variant v ON v.id = new.variant_id
+            ON CONFLICT (variant_id, pool_id) DO UPDATE
+                SET quantity = EXCLUDED.quantity, updated_at = EXCLUDED.updated_at
+                WHERE pricing_stocklevel.quantity IS DISTINCT FROM EXCLUDED.quantity
+            """,
+            [pool_id, variant_ids, [quantities[variant_id] for variant_id in variant_ids]],
+        )
+        written = cursor.rowcount
+    stock_changed(variant_ids, pool_id=pool_id)
+    return written
+
+
 def stock_reserve(*, variant_id: int, pool_ids: Sequence[int], quantity: int) -> int | None:
     """Reserve ``quantity`` units from the first pool (in the market's order) that has them.
 
@@ -191,32 +251,63 @@ def stock_reserve(*, variant_id: int, pool_ids: Sequence[int], quantity: int) ->
         raise ValueError("quantity must be positive")
     for pool_id in pool_ids:
         # One statement: atomic on its own, and matching no row is not an error.
-        reserved = StockLevel.objects.filter(
+        free = _stock_update(
+            "reserved = reserved + %s",
+            "quantity >= reserved + %s",
             variant_id=variant_id,
             pool_id=pool_id,
-            quantity__gte=F("reserved") + quantity,
-        ).update(reserved=F("reserved") + quantity, updated_at=timezone.now())
-        if reserved:
-            stock_changed([variant_id])
+            quantity=quantity,
+        )
+        if free is not None:
+            # Listings change only when the pool runs out.
+            stock_changed([variant_id], listing=free == 0, pool_id=pool_id)
             return pool_id
     return None
 
 
 def stock_release(*, variant_id: int, pool_id: int, quantity: int) -> None:
     """Give back reserved units (an expired or cancelled reservation)."""
-    StockLevel.objects.filter(
-        variant_id=variant_id, pool_id=pool_id, reserved__gte=quantity
-    ).update(reserved=F("reserved") - quantity, updated_at=timezone.now())
-    stock_changed([variant_id])
+    free = _stock_update(
+        "reserved = reserved - %s",
+        "reserved >= %s",
+        variant_id=variant_id,
+        pool_id=pool_id,
+        quantity=quantity,
+    )
+    # Listings change only when the pool had run out.
+    stock_changed([variant_id], listing=free is not None and free <= quantity, pool_id=pool_id)
 
 
-def stock_changed(variant_ids: Iterable[int]) -> None:
-    """Retire the cached pages showing these variants' availability, after the commit.
+def _stock_update(
+    assignment: str, condition: str, *, variant_id: int, pool_id: int, quantity: int
+) -> int | None:
+    """One conditional UPDATE of a stock level; the units free after it, or None
+    when the condition did not hold (nothing changed)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE pricing_stocklevel SET {assignment}, updated_at = %s "  # noqa: S608
+            f"WHERE variant_id = %s AND pool_id = %s AND {condition} "
+            "RETURNING quantity - reserved",
+            [quantity, timezone.now(), variant_id, pool_id, quantity],
+        )
+        row = cursor.fetchone()
+    return None if row is None else int(row[0])
+
+
+def stock_changed(
+    variant_ids: Iterable[int], *, listing: bool = True, pool_id: int | None = None
+) -> None:
+    """Retire the cached pages showing these variants' availability, after the commit,
+    and (``listing``) note their products for the listing table, in this transaction
+    (for the markets using ``pool_id``, or any pool).
 
     Only those: an order or a stock edit never retires catalogue texts,
     facets or other products' pages.
     """
-    versions.retire(*(versions.stock(variant_id) for variant_id in set(variant_ids)))
+    ids = set(variant_ids)
+    if listing:
+        variants_changed(ids, source=f"stock-pool:{pool_id}" if pool_id else "stock")
+    versions.retire(*(versions.stock(variant_id) for variant_id in ids))
 
 
 def price_lists_changed(price_list_ids: Iterable[int]) -> None:
@@ -243,5 +334,7 @@ def stock_commit(*, variant_id: int, pool_id: int, quantity: int) -> bool:
         updated_at=timezone.now(),
     )
     if committed:
-        stock_changed([variant_id])
+        # Quantity and reserved go down together: the free units, and so the
+        # listings, stay as they were.
+        stock_changed([variant_id], listing=False)
     return bool(committed)

@@ -16,6 +16,11 @@ catalogue's, a price list's or the category tree's.
 - ``price_list(id)``: a price of that list; read by pages showing its prices.
 - ``stock(variant id)``: that variant's stock or reservations; read by pages
   showing that variant.
+- ``listing(context id)``, ``listing_members(context id)``: rows of the
+  listing table of a market country (and customer group), retired by its
+  upkeep when rows change (``listing_members`` only when products come,
+  go, or change their categories, facet values or texts); read by listing
+  counts, facets and page orders.
 - ``SHIPPING``: delivery regions, postal-code rules, methods, zones, rates,
   customs areas and duty rules; read by the address check, shipping options
   and duty at checkout.
@@ -75,6 +80,16 @@ def stock(variant_id: int) -> str:
     return f"stock:{variant_id}"
 
 
+def listing(context_id: int) -> str:
+    """Any listing row of the context: prices, stock flags, members."""
+    return f"listing:{context_id}"
+
+
+def listing_members(context_id: int) -> str:
+    """Which products the context lists and what they are found by (not price or stock)."""
+    return f"listing-members:{context_id}"
+
+
 def version(concern: str) -> int:
     """The current version of ``concern`` (read once per request; the shared
     concerns' versions all in the same round trip)."""
@@ -126,7 +141,16 @@ def retire(*concerns: str) -> None:
         transaction.on_commit(lambda: retire_now(*concerns))
 
 
+# Retiring more versions than this at once writes fresh random numbers in one
+# round trip instead of incrementing each counter (a stock import retires
+# one version per variant).
+BULK_RETIRE = 16
+
+
 def retire_now(*concerns: str) -> None:
+    if len(concerns) > BULK_RETIRE:
+        _retire_many(concerns)
+        return
     for concern in concerns:
         key = _PREFIX + concern
         forget(key)
@@ -138,3 +162,14 @@ def retire_now(*concerns: str) -> None:
             cache.add(key, _start(), None)
         except CACHE_ERRORS:
             logger.warning("Cache version %s not retired", concern, exc_info=True)
+
+
+def _retire_many(concerns: Iterable[str]) -> None:
+    keys = {_PREFIX + concern: _start() for concern in set(concerns)}
+    for key in keys:
+        forget(key)
+    forget(_PREFIX + "*shared")
+    try:
+        cache.set_many(keys, None)
+    except CACHE_ERRORS:
+        logger.warning("%d cache versions not retired", len(keys), exc_info=True)

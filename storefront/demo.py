@@ -13,6 +13,7 @@ from catalog.demo import (
 from payments.demo import payments_demo_setup
 from pricing.demo import demo_offers_create, pricing_demo_setup
 from pricing.derivation import derived_prices_rebuild
+from pricing.listing_upkeep import listing_refresh
 from shipping.demo import shipping_demo_setup
 from shop.demo import markets_demo_setup
 from shop.models import Market
@@ -51,4 +52,5 @@ def demo_shop_create(
     created = demo_catalog_create(count=products, with_images=with_images)
     demo_offers_create(created)
     derived_prices_rebuild()
+    listing_refresh()
     return markets, created

@@ -15,22 +15,22 @@ from django.db.models import QuerySet
 
 from catalog.models import Product
 from catalog.selectors import (
-    products_in_categories,
-    products_matching,
-    products_with_attributes,
+    attribute_labels,
+    products_ranked,
+    search_condition,
+    search_matches,
     visible_products,
 )
-from pricing.offers import PriceContext
-from pricing.selectors import products_in_stock, products_priced, products_with_list_price
+from pricing.listing import (
+    ListingQuery,
+    listing_context_id,
+    listing_newest,
+    products_listed,
+)
 from shop.context import MarketContext
 
-SORTS = {
-    "newest": ("-published_at", "-id"),
-    "price": ("list_price", "id"),
-    "-price": ("-list_price", "-id"),
-    "name": ("name", "id"),
-}
 DEFAULT_SORT = "newest"
+SORTS = ("newest", "price", "-price", "name")
 
 
 @dataclass(frozen=True)
@@ -48,50 +48,104 @@ class ListingFilters:
         return self != ListingFilters()
 
     @property
-    def needs_price(self) -> bool:
-        return self.sort in {"price", "-price"} or (
-            self.price_min is not None or self.price_max is not None
+    def is_filtered(self) -> bool:
+        """Narrowed by a filter (the sort order aside)."""
+        return self.without_sort() != ListingFilters()
+
+    def without_sort(self) -> ListingFilters:
+        return ListingFilters(
+            self.brand_ids,
+            self.attribute_value_ids,
+            self.price_min,
+            self.price_max,
+            self.in_stock_only,
         )
 
 
-def storefront_products(context: MarketContext) -> QuerySet[Product]:
-    """Products a shopper in this context may see and buy (priced in the market)."""
+def context_listing_id(context: MarketContext) -> int | None:
+    """The listing context (``pricing.ListingContext``) of the shopper, if the market has one."""
+    return listing_context_id(context.market.id, context.country, context.customer_group_id)
+
+
+def listing_query(
+    context: MarketContext,
+    listing_id: int,
+    filters: ListingFilters = ListingFilters(),
+    category_ids: Sequence[int] | None = None,
+) -> ListingQuery:
+    """The rows of the shopper's listing that ``filters`` and ``category_ids`` select.
+
+    Attribute values are grouped by attribute: one value of each attribute
+    must match. Values that are not filterable each form a group of their own.
+    """
+    attribute_of = {}
+    if filters.attribute_value_ids:
+        labels = attribute_labels().values
+        attribute_of = {value_id: attribute_id for value_id, attribute_id, *_ in labels}
+    groups: dict[object, list[int]] = {}
+    for value_id in filters.attribute_value_ids:
+        groups.setdefault(attribute_of.get(value_id, ("value", value_id)), []).append(value_id)
+    return ListingQuery(
+        context_id=listing_id,
+        language=context.language,
+        category_ids=None if category_ids is None else tuple(category_ids),
+        brand_ids=filters.brand_ids,
+        value_groups=tuple(tuple(values) for values in groups.values()),
+        price_min=filters.price_min,
+        price_max=filters.price_max,
+        in_stock_only=filters.in_stock_only,
+    )
+
+
+def listed_products(context: MarketContext) -> QuerySet[Product]:
+    """Products a shopper in this context may see and buy: visible, with a text in the
+    language, and in the context's listing (priced in the market)."""
     products = visible_products(context.country, context.language)
-    return products_priced(products, PriceContext.from_market(context))
+    listing_id = context_listing_id(context)
+    if listing_id is None:
+        return products.none()
+    return products_listed(products, listing_id)
 
 
-def category_products(context: MarketContext, category_ids: Sequence[int]) -> QuerySet[Product]:
-    """Storefront products in any of ``category_ids``."""
-    return products_in_categories(storefront_products(context), category_ids)
+def products_in_order(context: MarketContext, product_ids: Sequence[int]) -> list[Product]:
+    """The visible products of ``product_ids`` with their texts, in that order (one query)."""
+    found = {
+        product.pk: product
+        for product in visible_products(context.country, context.language).filter(
+            pk__in=list(product_ids)
+        )
+    }
+    return [found[pk] for pk in product_ids if pk in found]
 
 
-# Search ranks at most this many matches (the newest) and shows them; a word
-# matching more says so, and the shopper narrows it with another word.
-SEARCH_LIMIT = 1000
+# Search ranks at most this many matches (the newest: ten pages) and shows
+# them; a word matching more says so, and the shopper narrows it with another
+# word. It bounds the work of a word found in much of the catalogue.
+SEARCH_LIMIT = 240
 
 
-def search_products(context: MarketContext, text: str) -> QuerySet[Product]:
-    """Storefront products matching ``text``, best first: of the ``SEARCH_LIMIT`` + 1
-    newest matches (one more, so the page can tell there are more)."""
-    return products_matching(
-        storefront_products(context), text, context.language, candidates=SEARCH_LIMIT + 1
+def search_results(context: MarketContext, text: str) -> list[int]:
+    """Ids of the storefront products matching ``text``, best first: of the
+    ``SEARCH_LIMIT`` + 1 newest matches (one more, so the page can tell there
+    are more). Three or four queries, whatever the catalogue's size."""
+    listing_id = context_listing_id(context)
+    if listing_id is None or not text:
+        return []
+    matches = search_matches(text, context.language)
+    if matches is None:  # a word in much of the catalogue: its newest products
+        candidates = listing_newest(
+            listing_id,
+            context.language,
+            limit=SEARCH_LIMIT + 1,
+            condition=search_condition(text, context.language),
+        )
+    elif matches:
+        candidates = listing_newest(
+            listing_id, context.language, limit=SEARCH_LIMIT + 1, among=matches
+        )
+    else:
+        return []
+    ranked = products_ranked(
+        listed_products(context).filter(pk__in=candidates), text, context.language
     )
-
-
-def filtered(
-    products: QuerySet[Product], context: MarketContext, filters: ListingFilters
-) -> QuerySet[Product]:
-    """Apply brand, attribute, price and stock filters and the sort order."""
-    products = products_with_attributes(
-        products, brand_ids=filters.brand_ids, attribute_value_ids=filters.attribute_value_ids
-    )
-    price = PriceContext.from_market(context)
-    if filters.needs_price:
-        products = products_with_list_price(products, price)
-    if filters.price_min is not None:
-        products = products.filter(list_price__gte=filters.price_min)  # type: ignore[misc]
-    if filters.price_max is not None:
-        products = products.filter(list_price__lte=filters.price_max)  # type: ignore[misc]
-    if filters.in_stock_only:
-        products = products_in_stock(products, price)
-    return products.order_by(*SORTS.get(filters.sort, SORTS[DEFAULT_SORT]))
+    return list(ranked.values_list("pk", flat=True))

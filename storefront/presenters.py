@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
-from decimal import Decimal
 
 from catalog.models import Product
-from catalog.selectors import catalogue_cached, variant_ids_by_product
-from pricing.offers import Availability, Offer, PriceContext, offers_for
+from catalog.selectors import variant_ids_by_product
+from pricing.offers import Availability, Offer, PriceContext, best_offer, offers_for
 from shop import versions
 from shop.context import MarketContext
 from shop.page_cache import page_depends_on
-
-AVAILABILITY_ORDER = [
-    Availability.IN_STOCK,
-    Availability.LOW_STOCK,
-    Availability.BACKORDER,
-    Availability.OUT_OF_STOCK,
-    Availability.NOT_SOLD,
-]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,18 +35,6 @@ class ProductCard(CardText):
     availability: Availability
 
 
-def best_offer(offers: Sequence[Offer]) -> tuple[Offer | None, bool, Availability]:
-    """The offer a card shows, whether variants differ in price, and the best availability."""
-    priced = [offer for offer in offers if offer.price is not None]
-    if not priced:
-        return None, False, Availability.NOT_SOLD
-    buyable = [offer for offer in priced if offer.can_buy] or priced
-    cheapest = min(buyable, key=lambda offer: offer.price or Decimal(0))
-    varies = len({offer.price for offer in priced}) > 1
-    availability = min((offer.availability for offer in offers), key=AVAILABILITY_ORDER.index)
-    return cheapest, varies, availability
-
-
 def card_texts(products: Sequence[Product], context: MarketContext) -> list[CardText]:
     """Card texts for storefront products (annotated ``name``/``slug``); one query."""
     variants = variant_ids_by_product([product.pk for product in products])
@@ -74,13 +53,6 @@ def card_texts(products: Sequence[Product], context: MarketContext) -> list[Card
             )
         )
     return texts
-
-
-def cached_card_texts(
-    identity: tuple[object, ...], load: Callable[[], Sequence[Product]], context: MarketContext
-) -> list[CardText]:
-    """Card texts of a listing page, cached by its identity until the catalogue changes."""
-    return catalogue_cached("card-texts", identity, lambda: card_texts(load(), context))
 
 
 def cards_with_offers(texts: Sequence[CardText], context: MarketContext) -> list[ProductCard]:

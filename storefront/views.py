@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import functools
-from dataclasses import replace
+from dataclasses import dataclass
 
 from django.core.paginator import Page, Paginator
-from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
@@ -14,11 +12,18 @@ from django.utils.translation import gettext_lazy as _
 from catalog.categories import CategoryNode, category_tree
 from catalog.models import Product, Variant
 from catalog.selectors import (
-    cached_count,
-    listing_summary,
+    Facets,
     product_page_data,
     product_slug_in_other_language,
+    summary_from_counts,
     variant_for_sku,
+)
+from pricing.listing import (
+    MAX_RESULTS,
+    category_counts,
+    listing_cached,
+    listing_count,
+    listing_product_ids,
 )
 from pricing.offers import PriceContext, offers_for
 from pricing.selectors import market_pricing
@@ -28,15 +33,20 @@ from shop.page_cache import cached_page, page_depends_on, page_not_stored
 from shop.selectors import market_directory
 from storefront.jsonld import product_jsonld
 from storefront.listing import (
-    DEFAULT_SORT,
     SEARCH_LIMIT,
-    category_products,
-    filtered,
-    search_products,
-    storefront_products,
+    ListingFilters,
+    context_listing_id,
+    listing_query,
+    products_in_order,
+    search_results,
 )
 from storefront.page_queries import ListingForm, PagedQueryForm, ProductForm, SearchForm
-from storefront.presenters import cached_card_texts, cards_with_offers
+from storefront.presenters import (
+    CardText,
+    ProductCard,
+    card_texts,
+    cards_with_offers,
+)
 
 PAGE_SIZE = 24
 
@@ -73,25 +83,31 @@ def _page(form: PagedQueryForm, total: int) -> Page:
 @cached_page()
 def home(request: HttpRequest, prefix: str) -> HttpResponse:
     context = _context(request)
-    texts = cached_card_texts(
-        ("home", context.prefix, context.customer_group_id),
-        lambda: list(storefront_products(context).order_by("-published_at", "-id")[:12]),
-        context,
-    )
+    listing_id = context_listing_id(context)
+    cards: list[ProductCard] = []
+    if listing_id is not None:
+        page_depends_on(versions.listing_members(listing_id))
+        query = listing_query(context, listing_id)
+        texts = listing_cached(
+            "home",
+            (context.prefix, listing_id),
+            [versions.listing_members(listing_id), versions.CATALOGUE],
+            lambda: _card_texts(context, listing_product_ids(query, "newest", offset=0, limit=12)),
+        )
+        cards = cards_with_offers(texts, context)
     tree = category_tree()
     return render(
         request,
         "storefront/home.html",
         {
-            "cards": cards_with_offers(texts, context),
+            "cards": cards,
             "categories": [_category_link(node, context) for node in tree.children(None)],
         },
     )
 
 
-def _price_list_versions(context: MarketContext) -> tuple[tuple[str, int], ...]:
-    lists = market_pricing(context.market.id).price_lists_for(context.customer_group_id)
-    return tuple(sorted(versions.versions(versions.price_list(info.id) for info in lists).items()))
+def _card_texts(context: MarketContext, product_ids: list[int]) -> list[CardText]:
+    return card_texts(products_in_order(context, product_ids), context)
 
 
 def _category_link(node: CategoryNode, context: MarketContext) -> dict[str, str]:
@@ -116,41 +132,7 @@ def category(request: HttpRequest, prefix: str, slug: str) -> HttpResponse:
         return HttpResponsePermanentRedirect(url)
     form = ListingForm(request.GET)
     filters = form.filters()
-    listing_identity = (context.prefix, context.customer_group_id, node.id)
-    # Sorting and filtering by price reads the market's lists: their versions
-    # retire those cached counts and card orders when a price changes.
-    identity: tuple[object, ...] = (*listing_identity, filters)
-    if filters.needs_price:
-        identity = (*identity, _price_list_versions(context))
-    # The count does not depend on the order: one per filter combination.
-    counted = replace(filters, sort=DEFAULT_SORT)
-    count_identity: tuple[object, ...] = (*listing_identity, counted)
-    if counted.needs_price:
-        count_identity = (*count_identity, _price_list_versions(context))
-
-    @functools.cache
-    def querysets() -> tuple[QuerySet[Product], QuerySet[Product]]:
-        base = category_products(context, tree.subtree_ids(node))
-        return base, filtered(base, context, filters)
-
-    # Querysets are only built on a cache miss: count, facets and card texts
-    # of a listing page change with the catalogue, not per request.
-    if counted.is_refined:
-        summary = listing_summary(
-            querysets,
-            language=context.language,
-            identity=count_identity,
-            listing_identity=listing_identity,
-        )
-    else:
-        summary = listing_summary(querysets, language=context.language, identity=listing_identity)
-    page = _page(form, summary.total)
-    start = (page.number - 1) * PAGE_SIZE
-    texts = cached_card_texts(
-        (*identity, page.number),
-        lambda: list(querysets()[1][start : start + PAGE_SIZE]),
-        context,
-    )
+    listing = _category_listing(context, node.id, tree.subtree_ids(node), filters, form)
     text = node.text(context.language)
     return render(
         request,
@@ -161,19 +143,77 @@ def category(request: HttpRequest, prefix: str, slug: str) -> HttpResponse:
             "category_text": text,
             "breadcrumbs": [_category_link(a, context) for a in tree.ancestors(node)],
             "subcategories": [_category_link(c, context) for c in tree.children(node)],
-            "page": page,
-            "cards": cards_with_offers(texts, context),
-            "facets": summary.facets,
+            "page": listing.page,
+            "total": listing.total,
+            "more_than": listing.more_than,
+            "cards": cards_with_offers(listing.texts, context),
+            "facets": listing.facets,
             "filters": filters,
             "sorts": form.fields["sort"].choices,  # type: ignore[attr-defined]
             "query": form.canonical_query(without="page"),
             "currency": context.currency,
             "hreflang_alternates": category_alternates(request, node),
-            "canonical_url": _listing_canonical(request, page),
+            "canonical_url": _listing_canonical(request, listing.page),
             # Filtered and sorted variants stay out of the index; their links are followed.
             "noindex": filters.is_refined,
         },
     )
+
+
+@dataclass(frozen=True)
+class _Listing:
+    page: Page
+    total: int | None  # None: more than MAX_RESULTS, not counted further
+    more_than: int | None
+    texts: list[CardText]
+    facets: Facets
+
+
+def _category_listing(
+    context: MarketContext,
+    category_id: int,
+    category_ids: list[int],
+    filters: ListingFilters,
+    form: ListingForm,
+) -> _Listing:
+    """Count, facets, page and card texts of a category listing.
+
+    Each is cached by the versions of what it depends on: facets and the
+    unfiltered count by the listing's members (not its prices or stock), a
+    filtered count and a page's order by prices too when they use them.
+    """
+    listing_id = context_listing_id(context)
+    if listing_id is None:
+        page = Paginator(range(0), PAGE_SIZE).get_page(1)
+        return _Listing(page, 0, None, [], Facets(brands=[], attributes=[]))
+    members, rows = versions.listing_members(listing_id), versions.listing(listing_id)
+    page_depends_on(members, rows)
+    counts = category_counts(listing_id, context.language, category_id, category_ids)
+    summary = summary_from_counts(counts, context.language)
+    query = listing_query(context, listing_id, filters, category_ids)
+    total: int = summary.total
+    if filters.is_filtered:
+        total = listing_cached(
+            "count",
+            (listing_id, category_id, filters.without_sort()),
+            [rows if query.uses_prices else members],
+            lambda: listing_count(query),
+        )
+    shown = min(total, MAX_RESULTS)
+    page = _page(form, shown)
+    start = (page.number - 1) * PAGE_SIZE
+    uses_prices = query.uses_prices or filters.sort in {"price", "-price"}
+    texts = listing_cached(
+        "page",
+        (listing_id, category_id, filters, page.number),
+        [rows if uses_prices else members, versions.CATALOGUE],
+        lambda: _card_texts(
+            context, listing_product_ids(query, filters.sort, offset=start, limit=PAGE_SIZE)
+        ),
+    )
+    counted = total if total <= MAX_RESULTS or not filters.is_filtered else None
+    more_than = MAX_RESULTS if total > MAX_RESULTS else None
+    return _Listing(page, counted, more_than, texts, summary.facets)
 
 
 def _listing_canonical(request: HttpRequest, page: Page) -> str:
@@ -206,28 +246,33 @@ def search(request: HttpRequest, prefix: str) -> HttpResponse:
     context = _context(request)
     form = SearchForm(request.GET)
     text = form.param("q")
-    identity = ("search", context.prefix, context.customer_group_id, text)
-
-    @functools.cache
-    def products() -> QuerySet[Product]:
-        return search_products(context, text) if text else Product.objects.none()
-
-    # Like category pages: the count and card texts of a result page wait in
-    # the cache for a catalogue change; prices and stock are read live.
-    matched = cached_count(products, identity=identity) if text else 0
-    total = min(matched, SEARCH_LIMIT)
+    listing_id = context_listing_id(context)
+    members = versions.listing_members(listing_id or 0)
+    page_depends_on(members)
+    # The ranked matches wait in the cache for a change of the listing's members
+    # or of the catalogue; prices and stock are read live.
+    ranked = listing_cached(
+        "search",
+        (listing_id, context.language, text),
+        [members, versions.CATALOGUE],
+        lambda: search_results(context, text),
+    )
+    total = min(len(ranked), SEARCH_LIMIT)
     page = _page(form, total)
     start = (page.number - 1) * PAGE_SIZE
     end = min(start + PAGE_SIZE, total)  # never the extra candidate that only tells "more"
-    texts = cached_card_texts(
-        (*identity, page.number), lambda: list(products()[start:end]), context
+    texts = listing_cached(
+        "search-page",
+        (listing_id, context.language, text, page.number),
+        [members, versions.CATALOGUE],
+        lambda: _card_texts(context, ranked[start:end]),
     )
     return render(
         request,
         "storefront/search.html",
         {
             "q": text,
-            "more_than": SEARCH_LIMIT if matched > SEARCH_LIMIT else None,
+            "more_than": SEARCH_LIMIT if len(ranked) > SEARCH_LIMIT else None,
             "page": page,
             "cards": cards_with_offers(texts, context),
             "query": form.canonical_query(without="page"),

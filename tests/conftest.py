@@ -26,6 +26,18 @@ def _empty_cache() -> Iterator[None]:
 
 
 @pytest.fixture
+def celery_worker() -> Iterator[None]:
+    """A real worker thread on the real Redis broker (tests using it must commit:
+    ``django_db(transaction=True)``)."""
+    from celery.contrib.testing.worker import start_worker
+
+    from shop.celery import app as celery_app
+
+    with start_worker(celery_app, pool="solo", perform_ping_check=False, loglevel="WARNING"):
+        yield
+
+
+@pytest.fixture
 def demo_markets(db: None) -> dict[str, Market]:
     """Türkiye, Europe, United States (default) and United Kingdom, as in the demo."""
     markets = markets_demo_setup()
@@ -51,12 +63,14 @@ def demo_shop(
     """
     from catalog.demo import catalog_refresh, catalog_structure_create, reference_specs
     from pricing.derivation import derived_prices_rebuild
+    from pricing.listing_upkeep import listing_refresh
     from storefront.demo import demo_products_create
 
     catalog_structure_create()
     demo_products_create(reference_specs())
     derived_prices_rebuild()
     catalog_refresh()
+    listing_refresh()
     cache.clear()
     return demo_markets
 

@@ -223,6 +223,16 @@ VIES_API_URL = env.str(
 )
 VIES_TIMEOUT_SECONDS = env.float("VIES_TIMEOUT_SECONDS", default=3.0)
 
+# The listing table follows price, stock and catalogue changes within seconds.
+LISTING_REFRESH_SECONDS = env.float("LISTING_REFRESH_SECONDS", default=5.0)
+CELERY_BEAT_SCHEDULE |= {
+    "refresh-listings": {
+        "task": "pricing.tasks.listing_refresh",
+        "schedule": LISTING_REFRESH_SECONDS,
+        "options": {"expires": LISTING_REFRESH_SECONDS},
+    },
+}
+
 # Orders: unpaid reservations expire, and events written by orders are handed on.
 CELERY_BEAT_SCHEDULE |= {
     "expire-stock-reservations": {

@@ -14,7 +14,7 @@ from pricing.offers import PriceContext, offers_for
 from shop.context import MarketContext
 from shop.models import Market
 from shop.selectors import market_directory
-from storefront.listing import storefront_products
+from storefront.listing import listed_products
 
 pytestmark = pytest.mark.django_db
 
@@ -50,7 +50,7 @@ def test_seed_bench_creates_visible_priced_searchable_products():
     variants = list(Variant.objects.filter(product_id__in=bench))
     for prefix in ("de-de", "en-us", "tr-tr"):
         context = _context(prefix)
-        assert storefront_products(context).filter(pk__in=bench).count() == 50, prefix
+        assert listed_products(context).filter(pk__in=bench).count() == 50, prefix
         offers = offers_for(variants, PriceContext.from_market(context))
         assert all((offers[v.pk].gross or 0) > 0 for v in variants), prefix
     assert not ProductTranslation.objects.filter(

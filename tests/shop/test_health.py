@@ -12,21 +12,12 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.db import connections
 
 from shop.cache import circuit_breakers_reset
-from shop.celery import app as celery_app
 from shop.tasks import health_heartbeat
 
 STATUS_TOKEN = "status-token-for-tests"
-
-
-@pytest.fixture
-def celery_worker() -> Iterator[None]:
-    """A real worker thread on the real Redis broker."""
-    with start_worker(celery_app, pool="solo", perform_ping_check=False, loglevel="WARNING"):
-        yield
 
 
 @pytest.fixture
@@ -162,6 +153,7 @@ def test_status_with_the_token_reports_the_missing_worker_and_beat(client, setti
     assert body["last_task_runs"] == {
         "orders.tasks.outbox_process": None,
         "orders.tasks.reservations_expire": None,
+        "pricing.tasks.listing_refresh": None,
         "pricing.tasks.update_exchange_rates": None,
         "shop.tasks.health_heartbeat": None,
     }

@@ -12,7 +12,9 @@ from django.core.cache import cache
 from django.core.management import call_command
 
 from catalog.models import Product, Variant, Visibility
-from pricing.models import PriceEntry, StockLevel
+from pricing.listing_upkeep import listing_refresh
+from pricing.models import PriceEntry, PriceList, StockLevel
+from pricing.services import price_unset, stock_levels_zero
 
 pytestmark = pytest.mark.usefixtures("demo_shop")
 
@@ -241,7 +243,8 @@ def test_brand_and_attribute_filters(client, catalogue):
 
 
 def test_in_stock_only_filter(client, catalogue):
-    StockLevel.objects.filter(variant__sku__startswith="KRV-TEE").update(quantity=0)
+    stock_levels_zero(StockLevel.objects.filter(variant__sku__startswith="KRV-TEE"))
+    listing_refresh()
 
     everything = [c.name for c in cards(client.get("/en-gb/c/t-shirts/"))]
     in_stock = [c.name for c in cards(client.get("/en-gb/c/t-shirts/?in_stock=1"))]
@@ -257,7 +260,9 @@ def test_bad_filter_values_are_ignored_not_an_error(client, catalogue):
 
 
 def test_products_without_a_price_in_the_market_are_not_listed(client):
-    PriceEntry.objects.filter(price_list__code="try-retail", variant__sku="KRV-MUG").delete()
+    mug = Variant.objects.get(sku="KRV-MUG")
+    price_unset(price_list=PriceList.objects.get(code="try-retail"), variant_id=mug.pk)
+    listing_refresh()
 
     names = [c.name for c in cards(client.get("/tr-tr/"))]
 
@@ -369,3 +374,21 @@ def test_a_word_matching_too_much_says_so_and_shows_the_newest(client, catalogue
     assert bounded.context["page"].paginator.count == 3
     assert len(bounded.context["cards"]) == 3  # not the extra match that only tells "more"
     assert "More than 3 products" in bounded.content.decode()
+
+
+def test_a_word_in_much_of_the_catalogue_is_looked_for_among_the_newest(
+    client, catalogue, monkeypatch
+):
+    import catalog.selectors
+    from catalog.demo import catalog_refresh
+
+    catalog_refresh()
+    by_index = [card.name for card in cards(client.get("/en-gb/search/?q=cotton"))]
+
+    # As if "cotton" were in more texts than the index is asked for: the
+    # listing is walked newest first instead, checking each product's text.
+    monkeypatch.setattr(catalog.selectors, "SEARCH_PROBE", 2)
+    cache.clear()
+    by_walk = [card.name for card in cards(client.get("/en-gb/search/?q=cotton"))]
+
+    assert len(by_index) > 2 and by_walk == by_index

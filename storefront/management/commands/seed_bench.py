@@ -14,7 +14,9 @@ from django.db import connection
 from catalog.demo import catalog_refresh, catalog_structure_create, generated_specs
 from catalog.models import Product, ProductTranslation, Variant
 from pricing.derivation import derived_prices_rebuild
-from pricing.models import PriceEntry, StockLevel
+from pricing.listing import facets_warm
+from pricing.listing_upkeep import listing_refresh
+from pricing.models import ListingContext, ListingEntry, PriceEntry, StockLevel
 from storefront.demo import demo_configuration_setup, demo_products_create
 
 BENCH_PREFIX = "BENCH"
@@ -60,6 +62,10 @@ class Command(BaseCommand):
                 derived_prices_rebuild()
             with self._step("Search columns"):
                 catalog_refresh(missing_only=True)  # existing products keep theirs
+        with self._step("Listing table and category counts"):
+            listing_refresh()
+            facets_warm(ListingContext.objects.values_list("pk", flat=True))
+        if created:
             with self._step("Table statistics"):
                 _tables_analyze()
 
@@ -92,6 +98,7 @@ def _tables_analyze() -> None:
             Variant.option_values.through,
             PriceEntry,
             StockLevel,
+            ListingEntry,
         )
     ]
     with connection.cursor() as cursor:
