@@ -270,9 +270,10 @@ def variant_for_sku(context: MarketContext, sku: str) -> tuple[Variant, str] | N
 
 
 # Search in two steps: which products match (cheap, bounded), then the exact
-# rank of those only. A word matching more than ``SEARCH_PROBE`` texts is
-# looked for among the listing's newest products instead (its matches are
-# dense there); a rarer word's matches are all read through the index.
+# rank of those only. A word matching more than ``SEARCH_PROBE`` texts (or
+# the caller's limit) is looked for among the listing's newest products
+# instead (its matches are dense there); a rarer word's matches are all read
+# through the index.
 SEARCH_PROBE = 3000
 # Fewer full-text matches than this: names similar to the words (typos) count
 # too, for words of at least ``TYPO_MIN_LENGTH`` letters, at most ``TYPO_LIMIT``.

@@ -178,6 +178,19 @@ def listing_counts(query: ListingQuery) -> list[tuple[str, int, int]]:
         return [(kind, int(key), int(count)) for kind, key, count in cursor.fetchall()]
 
 
+def listing_size(context_id: int) -> int:
+    """How many products the context lists (cached until its members change)."""
+
+    def count() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pricing_listingentry WHERE context_id = %s", [context_id]
+            )
+            return int(cursor.fetchone()[0])
+
+    return listing_cached("size", (context_id,), [versions.listing_members(context_id)], count)
+
+
 def category_counts(
     context_id: int, language: str, category_id: int, category_ids: Sequence[int]
 ) -> list[tuple[str, int, int]]:

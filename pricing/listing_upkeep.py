@@ -133,11 +133,23 @@ def listing_refresh(*, now: datetime | None = None) -> RefreshReport:
         if not locked:
             report.skipped = True
             return report
-        contexts_rebuild(contexts_sync(), report, at=now)
+        noted_until = _outbox_last_id()
+        stale = contexts_sync()
+        contexts_rebuild(stale, report, at=now)
+        if stale and len(stale) == ListingContext.objects.count():
+            # Every row was derived after these notes were written: they are done.
+            with connection.cursor() as cursor:
+                cursor.execute("DELETE FROM catalog_productchange WHERE id <= %s", [noted_until])
         due_changes_note(now)
         outbox_drain(report, at=now)
     report.seconds = time.monotonic() - started
     return report
+
+
+def _outbox_last_id() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT coalesce(max(id), 0) FROM catalog_productchange")
+        return int(cursor.fetchone()[0])
 
 
 @contextmanager

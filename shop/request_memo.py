@@ -36,6 +36,17 @@ def memoized(key: str, load: Callable[[], T]) -> T:
     return values[key]  # type: ignore[no-any-return]
 
 
+def memoized_many(keys: list[str], load: Callable[[list[str]], dict[str, T]]) -> dict[str, T]:
+    """Values of ``keys``: those not memoized yet loaded together (``load(missing)``)."""
+    values: dict[str, Any] | None = getattr(_local, "values", None)
+    if values is None:
+        return load(keys)
+    missing = [key for key in keys if key not in values]
+    if missing:
+        values.update(load(missing))
+    return {key: values[key] for key in keys}
+
+
 def forget(prefix: str) -> None:
     """Drop memoized values whose key starts with ``prefix`` (the request changed them)."""
     values: dict[str, Any] | None = getattr(_local, "values", None)

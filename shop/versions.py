@@ -51,7 +51,7 @@ from django.core.cache import cache
 from django.db import transaction
 
 from shop.cache import CACHE_ERRORS
-from shop.request_memo import forget, memoized
+from shop.request_memo import forget, memoized, memoized_many
 
 logger = logging.getLogger(__name__)
 
@@ -104,8 +104,21 @@ def _start() -> int:
 
 
 def versions(concerns: Iterable[str]) -> dict[str, int]:
-    """Current versions of several concerns in one cache round trip."""
-    return _read(sorted(set(concerns)))
+    """Current versions of several concerns: each read once per request, those not
+    read yet in one cache round trip."""
+    wanted = sorted(set(concerns))
+    result = {concern: version(concern) for concern in wanted if concern in _SHARED}
+    own = [_PREFIX + concern for concern in wanted if concern not in _SHARED]
+    if own:
+        read = memoized_many(
+            own,
+            lambda keys: {
+                _PREFIX + concern: number
+                for concern, number in _read([key.removeprefix(_PREFIX) for key in keys]).items()
+            },
+        )
+        result |= {key.removeprefix(_PREFIX): number for key, number in read.items()}
+    return result
 
 
 def is_known(shown: Mapping[str, int]) -> bool:

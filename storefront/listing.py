@@ -7,6 +7,7 @@ composes the two for the storefront's listing pages.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -25,6 +26,7 @@ from pricing.listing import (
     ListingQuery,
     listing_context_id,
     listing_newest,
+    listing_size,
     products_listed,
 )
 from shop.context import MarketContext
@@ -109,12 +111,12 @@ def listed_products(context: MarketContext) -> QuerySet[Product]:
 
 def products_in_order(context: MarketContext, product_ids: Sequence[int]) -> list[Product]:
     """The visible products of ``product_ids`` with their texts, in that order (one query)."""
-    found = {
-        product.pk: product
-        for product in visible_products(context.country, context.language).filter(
-            pk__in=list(product_ids)
-        )
-    }
+    products = visible_products(context.country, context.language).filter(pk__in=list(product_ids))
+    # Only what a card shows (no dates: reading them costs more than the query).
+    products = products.only(
+        "id", "brand__name", "primary_image__listing", "primary_image__alt_texts"
+    )
+    found = {product.pk: product for product in products}
     return [found[pk] for pk in product_ids if pk in found]
 
 
@@ -131,7 +133,11 @@ def search_results(context: MarketContext, text: str) -> list[int]:
     listing_id = context_listing_id(context)
     if listing_id is None or not text:
         return []
-    matches = search_matches(text, context.language)
+    # Reading a match through the index costs about as much as checking a product
+    # while walking the listing: reading up to √(candidates × listing size)
+    # matches keeps the worse of the two ways small.
+    probe = math.isqrt((SEARCH_LIMIT + 1) * listing_size(listing_id))
+    matches = search_matches(text, context.language, limit=max(probe, SEARCH_LIMIT + 1))
     if matches is None:  # a word in much of the catalogue: its newest products
         candidates = listing_newest(
             listing_id,
