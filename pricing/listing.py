@@ -38,6 +38,19 @@ SORT_ORDERS = {
     "-price": "l.price DESC, l.product_id DESC",
     "name": "t.name, l.product_id",
 }
+# The same orders as expressions no index provides: PostgreSQL then finds the
+# rows by the filters' indexes and sorts them, instead of walking the whole
+# listing in order and skipping what does not match (slow for a small
+# category whose products all sit at one end of the price range).
+SORTED_ORDERS = {
+    "newest": "(l.published_at + interval '0 s') DESC, l.product_id DESC",
+    "price": "(l.price + 0), l.product_id",
+    "-price": "(l.price + 0) DESC, l.product_id DESC",
+    "name": "t.name, l.product_id",
+}
+# A listing holding less than this share of the context's products is sorted
+# rather than walked in index order.
+DENSE_SHARE = 0.25
 
 
 T = TypeVar("T")
@@ -95,7 +108,7 @@ class ListingQuery:
     in_stock_only: bool = False
 
     def where(self) -> tuple[str, list[Any]]:
-        conditions = ["l.context_id = %s", "l.languages & %s <> 0"]
+        conditions = ["l.context_id = %s::bigint", "l.languages & %s <> 0"]
         params: list[Any] = [self.context_id, language_bit(self.language)]
         if self.category_ids is not None:
             conditions.append("l.category_ids && %s::bigint[]")
@@ -122,8 +135,14 @@ class ListingQuery:
         return self.in_stock_only or self.price_min is not None or self.price_max is not None
 
 
-def listing_product_ids(query: ListingQuery, sort: str, *, offset: int, limit: int) -> list[int]:
-    """Product ids of one page of the listing, in ``sort`` order (one query)."""
+def listing_product_ids(
+    query: ListingQuery, sort: str, *, offset: int, limit: int, share: float = 1.0
+) -> list[int]:
+    """Product ids of one page of the listing, in ``sort`` order (one query).
+
+    ``share``: about which part of the context's products the listing holds
+    (a category's size over the context's); small listings are sorted.
+    """
     where, params = query.where()
     join = ""
     if sort == "name":
@@ -131,7 +150,8 @@ def listing_product_ids(query: ListingQuery, sort: str, *, offset: int, limit: i
             "JOIN catalog_producttranslation t ON t.product_id = l.product_id AND t.language = %s"
         )
         params = [query.language, *params]
-    order = SORT_ORDERS.get(sort, SORT_ORDERS["newest"])
+    orders = SORT_ORDERS if share >= DENSE_SHARE else SORTED_ORDERS
+    order = orders.get(sort, orders["newest"])
     limit = max(0, min(limit, MAX_RESULTS - offset))
     with connection.cursor() as cursor:
         cursor.execute(
@@ -253,7 +273,7 @@ def listing_newest(
     """The newest products of the context's listing (one query): of ``among``, or
     walking the listing newest first and keeping those for which ``condition``
     holds (SQL with ``{product}`` for the product id column), at most ``limit``."""
-    conditions = ["l.context_id = %s", "l.languages & %s <> 0"]
+    conditions = ["l.context_id = %s::bigint", "l.languages & %s <> 0"]
     params: list[Any] = [context_id, language_bit(language)]
     if among is not None:
         conditions.append("l.product_id = ANY(%s::bigint[])")

@@ -518,7 +518,10 @@ class ListingEntry(models.Model):
     """
 
     pk = models.CompositePrimaryKey("context", "product")
-    context = models.ForeignKey(ListingContext, on_delete=models.CASCADE, related_name="+")
+    # The primary key and the GIN index lead with the context: no index of its own.
+    context = models.ForeignKey(
+        ListingContext, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     product = models.ForeignKey(
         "catalog.Product", on_delete=models.CASCADE, related_name="+", db_index=False
     )

@@ -24,6 +24,7 @@ from pricing.listing import (
     listing_cached,
     listing_count,
     listing_product_ids,
+    listing_size,
 )
 from pricing.offers import PriceContext, offers_for
 from pricing.selectors import market_pricing
@@ -208,7 +209,14 @@ def _category_listing(
         (listing_id, category_id, filters, page.number),
         [rows if uses_prices else members, versions.CATALOGUE],
         lambda: _card_texts(
-            context, listing_product_ids(query, filters.sort, offset=start, limit=PAGE_SIZE)
+            context,
+            listing_product_ids(
+                query,
+                filters.sort,
+                offset=start,
+                limit=PAGE_SIZE,
+                share=summary.total / max(listing_size(listing_id), 1),
+            ),
         ),
     )
     counted = total if total <= MAX_RESULTS or not filters.is_filtered else None
