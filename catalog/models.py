@@ -353,6 +353,8 @@ class ProductTranslation(models.Model):
             models.UniqueConstraint(fields=["language", "slug"], name="product_slug_per_language"),
         ]
         indexes = [
+            # Listings sorted by name walk this index.
+            models.Index(fields=["language", "name", "product"], name="product_name_order"),
             GinIndex(fields=["search_vector"], name="product_search_vector"),
             GinIndex(
                 fields=["search_name"], name="product_search_trigram", opclasses=["gin_trgm_ops"]

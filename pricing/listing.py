@@ -36,7 +36,7 @@ SORT_ORDERS = {
     "newest": "l.published_at DESC, l.product_id DESC",
     "price": "l.price, l.product_id",
     "-price": "l.price DESC, l.product_id DESC",
-    "name": "t.name, l.product_id",
+    "name": "t.name, t.product_id",
 }
 # The same orders as expressions no index provides: PostgreSQL then finds the
 # rows by the filters' indexes and sorts them, instead of walking the whole
@@ -46,7 +46,7 @@ SORTED_ORDERS = {
     "newest": "(l.published_at + interval '0 s') DESC, l.product_id DESC",
     "price": "(l.price + 0), l.product_id",
     "-price": "(l.price + 0) DESC, l.product_id DESC",
-    "name": "t.name, l.product_id",
+    "name": "(t.name || ''), t.product_id",
 }
 # A listing holding less than this share of the context's products is sorted
 # rather than walked in index order.

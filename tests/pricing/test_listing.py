@@ -238,3 +238,25 @@ def test_a_stock_import_sets_quantities_and_refuses_bad_rows_whole():
     assert ProductChange.objects.filter(source=f"stock-pool:{pool_id}").exists()
     listing_refresh()
     assert_listing_equals_offers()
+
+
+@pytest.mark.parametrize("share", [1.0, 0.01])  # walked in index order, or sorted
+def test_listing_sorts_by_name_and_newest_whichever_way_it_reads(catalogue, share):
+    from catalog.models import ProductTranslation
+
+    context = next(c for c in contexts_all() if c.price.country == "DE" and c.signature[1] is None)
+    query = ListingQuery(context_id=context.id, language="de")
+    listed = set(
+        ListingEntry.objects.filter(context_id=context.id).values_list("product_id", flat=True)
+    )
+    # In the database's own collation, as shoppers see names sorted.
+    names = ProductTranslation.objects.filter(language="de", product_id__in=listed)
+    by_name = listing_product_ids(query, "name", offset=0, limit=1000, share=share)
+    assert by_name == list(
+        names.order_by("name", "product_id").values_list("product_id", flat=True)
+    )
+    newest = listing_product_ids(query, "newest", offset=0, limit=1000, share=share)
+    dates = dict(Product.objects.filter(pk__in=listed).values_list("pk", "published_at"))
+    assert newest == sorted(dates, key=lambda pk: (dates[pk], pk), reverse=True)
+    page = listing_product_ids(query, "price", offset=5, limit=5, share=share)
+    assert page == listing_product_ids(query, "price", offset=0, limit=1000)[5:10]
