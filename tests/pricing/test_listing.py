@@ -91,17 +91,21 @@ def test_rows_equal_offers_after_seeding(catalogue):
     assert_listing_equals_offers()
 
 
-def test_a_price_change_reaches_the_listing_of_every_market_using_the_list(catalogue):
-    tee = Variant.objects.get(sku="KRV-TEE-M")
+def tee_on_sale(sale: str, **options) -> None:
+    """Every size of the T-shirt at EUR 29.90, on sale for ``sale``."""
     eur_retail = PriceList.objects.get(code="eur-retail")
-    # A sale on every size: the card shows the cheapest.
-    for variant in tee.product.variants.all():
+    for variant in Variant.objects.get(sku="KRV-TEE-M").product.variants.all():
         price_set(
             price_list=eur_retail,
             variant_id=variant.pk,
             amount=Decimal("29.90"),
-            sale_amount=Decimal("19.90"),
+            sale_amount=Decimal(sale),
+            **options,
         )
+
+
+def test_a_price_change_reaches_the_listing_of_every_market_using_the_list(catalogue):
+    tee_on_sale("19.90")  # on every size: the card shows the cheapest
     assert row("KRV-TEE-M").price == Decimal("29.90")  # not yet: the outbox waits
 
     report = listing_refresh()
@@ -152,16 +156,7 @@ def test_new_exchange_rates_reprice_the_derived_markets(catalogue):
 
 def test_a_sale_and_a_publication_are_picked_up_when_their_time_comes(catalogue):
     now = timezone.now()
-    tee = Variant.objects.get(sku="KRV-TEE-M")
-    eur_retail = PriceList.objects.get(code="eur-retail")
-    for variant in tee.product.variants.all():
-        price_set(
-            price_list=eur_retail,
-            variant_id=variant.pk,
-            amount=Decimal("29.90"),
-            sale_amount=Decimal("9.90"),
-            sale_starts_at=now + timedelta(hours=1),
-        )
+    tee_on_sale("9.90", sale_starts_at=now + timedelta(hours=1))
     mug = Variant.objects.get(sku="KRV-MUG").product
     Product.objects.filter(pk=mug.pk).update(published_at=now + timedelta(hours=1))
     catalogue_changed([mug.pk])
