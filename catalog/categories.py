@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.core.cache import cache
-
 from catalog.models import Category, CategoryTranslation
+from shop import versions
+from shop.config_cache import config_cached
 from shop.request_memo import forget, memoized
 
 CACHE_KEY = "catalog:category-tree:v1"
@@ -81,17 +81,14 @@ def category_tree() -> CategoryTree:
 
 
 def _cached_category_tree() -> CategoryTree:
-    tree: CategoryTree | None = cache.get(CACHE_KEY)
-    if tree is None:
-        tree = _build()
-        cache.set(CACHE_KEY, tree, CACHE_TIMEOUT)
-    return tree
+    # In the process's memory (and Redis) until the tree's version moves on.
+    return config_cached(versions.CATEGORY_TREE, "category-tree", _build, timeout=CACHE_TIMEOUT)
 
 
 def category_tree_invalidate() -> None:
-    """Drop the cached tree now (``category_tree_changed`` waits for the commit)."""
-    cache.delete(CACHE_KEY)
+    """Retire the cached tree now (``category_tree_changed`` waits for the commit)."""
     forget(CACHE_KEY)
+    versions.retire_now(versions.CATEGORY_TREE)
 
 
 def _build() -> CategoryTree:

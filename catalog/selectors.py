@@ -40,6 +40,7 @@ from catalog.models import (
     translated,
 )
 from catalog.search import fold_case, fold_plain, search_config
+from shop.config_cache import config_cached
 from shop.context import MarketContext
 from shop.versions import CATALOGUE, version
 
@@ -125,29 +126,31 @@ class AttributeLabels:
 
 
 def attribute_labels() -> AttributeLabels:
-    """Names of brands and filterable attribute values (cached until the catalogue changes)."""
-    key = f"catalog:attribute-labels:{version(CATALOGUE)}"
-    labels: AttributeLabels | None = cache.get(key)
-    if labels is None:
-        values = (
-            AttributeValue.objects.filter(attribute__is_filterable=True)
-            .select_related("attribute")
-            .order_by("attribute__position", "attribute__code", "position", "code")
-        )
-        labels = AttributeLabels(
-            brands=dict(Brand.objects.values_list("id", "name")),
-            values=[
-                (
-                    value.pk,
-                    value.attribute_id,
-                    value.attribute.names or {"en": value.attribute.code},
-                    value.names or {"en": value.code},
-                )
-                for value in values
-            ],
-        )
-        cache.set(key, labels, SUMMARY_TIMEOUT)
-    return labels
+    """Names of brands and filterable attribute values (in the process's memory and
+    Redis until the catalogue changes)."""
+    return config_cached(
+        CATALOGUE, "attribute-labels", _attribute_labels_load, timeout=SUMMARY_TIMEOUT
+    )
+
+
+def _attribute_labels_load() -> AttributeLabels:
+    values = (
+        AttributeValue.objects.filter(attribute__is_filterable=True)
+        .select_related("attribute")
+        .order_by("attribute__position", "attribute__code", "position", "code")
+    )
+    return AttributeLabels(
+        brands=dict(Brand.objects.values_list("id", "name")),
+        values=[
+            (
+                value.pk,
+                value.attribute_id,
+                value.attribute.names or {"en": value.attribute.code},
+                value.names or {"en": value.code},
+            )
+            for value in values
+        ],
+    )
 
 
 def variant_ids_by_product(product_ids: Sequence[int]) -> dict[int, list[int]]:

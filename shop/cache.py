@@ -202,15 +202,19 @@ class ResilientRedisCache(RedisCache):
         if not self.breaker.allows_call():
             self.breaker.remember(deletes=deletes, increments=increments)
             return fallback()
+        if self.breaker.is_open:
+            # Redis may be back: first replay what was missed, so that this call
+            # already reads what changed during the outage (e.g. a version).
+            self._replay(*self.breaker.close())
+            if self.breaker.is_open:  # the replay failed: still out
+                self.breaker.remember(deletes=deletes, increments=increments)
+                return fallback()
         try:
-            result = call()
+            return call()
         except CACHE_ERRORS as error:
             self.breaker.trip(error)
             self.breaker.remember(deletes=deletes, increments=increments)
             return fallback()
-        if self.breaker.is_open:
-            self._replay(*self.breaker.close())
-        return result
 
     def _replay(self, deletes: set[str], increments: dict[str, int]) -> None:
         try:
