@@ -40,31 +40,26 @@ def products_changed(product_ids: Iterable[int], *, source: str = "") -> None:
     """
     ids = sorted({int(product_id) for product_id in product_ids})
     if ids:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "INSERT INTO catalog_productchange (product_id, source, created_at) "
-                "SELECT unnest(%s::bigint[]), %s, now()",
-                [ids, source],
-            )
+        _note("SELECT DISTINCT unnest(%s::bigint[])", [ids], source)
 
 
 def variants_changed(variant_ids: Iterable[int], *, source: str = "") -> None:
     """``products_changed`` for the products of these variants (one INSERT)."""
     ids = sorted({int(variant_id) for variant_id in variant_ids})
     if ids:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "INSERT INTO catalog_productchange (product_id, source, created_at) "
-                "SELECT DISTINCT product_id, %s, now() FROM catalog_variant WHERE id = ANY(%s)",
-                [source, ids],
-            )
+        _note("SELECT DISTINCT product_id FROM catalog_variant WHERE id = ANY(%s)", [ids], source)
 
 
 def all_products_changed(*, source: str = "") -> None:
     """Every product's listing rows must be derived again (one INSERT)."""
+    _note("SELECT id FROM catalog_product", [], source)
+
+
+def _note(products_sql: str, params: list[list[int]], source: str) -> None:
+    """Write an outbox row for each product id ``products_sql`` selects."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "INSERT INTO catalog_productchange (product_id, source, created_at) "
-            "SELECT id, %s, now() FROM catalog_product",
-            [source],
+            "INSERT INTO catalog_productchange (product_id, source, created_at) "  # noqa: S608
+            f"SELECT changed.id, %s, now() FROM ({products_sql}) AS changed(id)",
+            [source, *params],
         )

@@ -106,7 +106,6 @@ class RefreshReport:
     removed: int = 0
     seconds: float = 0.0
     skipped: bool = False  # another refresh was running
-    changed_contexts: set[int] = field(default_factory=set)
     members_changed: set[int] = field(default_factory=set)  # products came, went or moved
 
     def as_dict(self) -> dict[str, object]:
@@ -433,7 +432,6 @@ def products_refresh(
     report.products += len(product_ids)
     report.written += len(changed)
     report.removed += len(removed)
-    report.changed_contexts |= members | prices
     report.members_changed |= members
 
 

@@ -32,7 +32,6 @@ from pricing.listing import (
 from shop.context import MarketContext
 
 DEFAULT_SORT = "newest"
-SORTS = ("newest", "price", "-price", "name")
 
 
 @dataclass(frozen=True)
