@@ -108,6 +108,10 @@ def test_seed_demo_is_idempotent(db):
     call_command("seed_demo", products=6, no_images=True)
 
     assert Product.objects.count() == 6
+    # The listings are built: `make run` shows the products on category pages at once.
+    from pricing.models import ListingEntry
+
+    assert ListingEntry.objects.filter(product__variants__sku="KRV-TEE-M").exists()
     assert (
         Variant.objects.filter(sku__in=["KRV-TEE-S", "KRV-TEE-M", "KRV-TEE-L", "KRV-MUG"]).count()
         == 4
