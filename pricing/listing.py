@@ -199,7 +199,7 @@ def listing_counts(query: ListingQuery) -> list[tuple[str, int, int]]:
 
 
 def listing_size(context_id: int) -> int:
-    """How many products the context lists (cached until its members change)."""
+    """How many products the context lists (kept in memory until its members change)."""
 
     def count() -> int:
         with connection.cursor() as cursor:
@@ -208,7 +208,7 @@ def listing_size(context_id: int) -> int:
             )
             return int(cursor.fetchone()[0])
 
-    return listing_cached("size", (context_id,), [versions.listing_members(context_id)], count)
+    return config_cached(versions.listing_members(context_id), f"listing-size:{context_id}", count)
 
 
 def category_counts(

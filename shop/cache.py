@@ -230,6 +230,32 @@ class ResilientRedisCache(RedisCache):
     def add(self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None) -> Any:
         return self._guarded(partial(super().add, key, value, timeout, version), lambda: False)
 
+    def add_many(self, data: dict[str, Any], timeout: Any = DEFAULT_TIMEOUT) -> dict[str, Any]:
+        """Set each key of ``data`` that is not set yet; every key's value, one round trip.
+
+        Values already set win (as ``add`` does); an unavailable cache gives ``{}``.
+        """
+        if not data:
+            return {}
+        made = {self.make_and_validate_key(key): key for key in data}
+
+        def call() -> dict[str, Any]:
+            client = self._cache.get_client(write=True)
+            seconds = self.get_backend_timeout(timeout)
+            pipeline = client.pipeline(transaction=False)
+            for key, original in made.items():
+                value = self._cache._serializer.dumps(data[original])
+                pipeline.set(key, value, nx=True, ex=seconds)
+            pipeline.mget(list(made))
+            values = pipeline.execute()[-1]
+            return {
+                made[key]: self._cache._serializer.loads(value)
+                for key, value in zip(made, values, strict=True)
+                if value is not None
+            }
+
+        return self._guarded(call, dict)
+
     def get(self, key: Any, default: Any = None, version: Any = None) -> Any:
         return self._guarded(partial(super().get, key, default, version), lambda: default)
 

@@ -46,6 +46,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from django.core.cache import cache
 from django.db import transaction
@@ -132,20 +133,32 @@ def _read(concerns: list[str]) -> dict[str, int]:
     keys = {_PREFIX + concern: concern for concern in concerns}
     try:
         found = cache.get_many(list(keys))
+        missing = [key for key in keys if found.get(key) is None]
+        if missing:
+            # Versions nobody retired yet: start them, keeping any racing start.
+            # Both miss when the cache is unavailable: the version is unknown.
+            found |= _start_many(missing)
         result = {}
         for key, concern in keys.items():
             value = found.get(key)
-            if value is None:
-                # A version nobody retired yet: start it (add() keeps a racing start).
-                # Both miss when the cache is unavailable: the version is unknown.
-                cache.add(key, _start(), None)
-                value = cache.get(key)
             result[concern] = UNKNOWN if value is None else int(value)
     except CACHE_ERRORS:
         # A cache backend without a circuit breaker (shop.cache has one).
         logger.warning("Cache versions unreadable; building without the cache", exc_info=True)
         return dict.fromkeys(concerns, UNKNOWN)
     return result
+
+
+def _start_many(keys: list[str]) -> dict[str, Any]:
+    """Start the counters ``keys`` unless set meanwhile; their values (one round trip
+    with ``shop.cache``)."""
+    add_many = getattr(cache, "add_many", None)
+    if add_many is not None:
+        found: dict[str, Any] = add_many({key: _start() for key in keys}, None)
+        return found
+    for key in keys:
+        cache.add(key, _start(), None)
+    return cache.get_many(keys)
 
 
 def retire(*concerns: str) -> None:

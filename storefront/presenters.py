@@ -4,13 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
+from decimal import Decimal
+
+from django.core.cache import cache
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext, gettext_noop
 
 from catalog.models import Product
 from catalog.selectors import variant_ids_by_product
 from pricing.offers import Availability, Offer, PriceContext, best_offer, offers_for
 from shop import versions
 from shop.context import MarketContext
+from shop.formatting import format_money
 from shop.page_cache import page_depends_on
+from storefront.listing import products_in_order
+
+# Card texts wait in the cache until the catalogue changes (or this long).
+CARD_TIMEOUT = 60 * 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +66,30 @@ def card_texts(products: Sequence[Product], context: MarketContext) -> list[Card
     return texts
 
 
+def card_texts_cached(context: MarketContext, product_ids: Sequence[int]) -> list[CardText]:
+    """Card texts of the visible products of ``product_ids``, in that order.
+
+    Each product's card is cached on its own (per market prefix, until the
+    catalogue changes), so a listing page nobody asked for yet still finds
+    most of its cards: products recur across sorts, filters and searches.
+    One cache round trip, and one query for the cards not cached yet.
+    """
+    catalogue = versions.version(versions.CATALOGUE)
+    if catalogue == versions.UNKNOWN:
+        return card_texts(products_in_order(context, product_ids), context)
+    keys = {pk: f"card:{context.prefix}:{catalogue}:{pk}" for pk in product_ids}
+    found = cache.get_many(list(keys.values()))
+    missing = [pk for pk in product_ids if keys[pk] not in found]
+    if missing:
+        loaded = {
+            keys[text.product_id]: text
+            for text in card_texts(products_in_order(context, missing), context)
+        }
+        cache.set_many(loaded, CARD_TIMEOUT)
+        found |= loaded
+    return [found[keys[pk]] for pk in product_ids if keys[pk] in found]
+
+
 def cards_with_offers(texts: Sequence[CardText], context: MarketContext) -> list[ProductCard]:
     """Add live prices and availability to card texts (``offers_for``: two queries)."""
     variant_ids = [variant_id for text in texts for variant_id in text.variant_ids]
@@ -75,3 +110,54 @@ def cards_with_offers(texts: Sequence[CardText], context: MarketContext) -> list
             )
         )
     return cards
+
+
+# The availability line of a card and of the product page (``_availability.html``).
+AVAILABILITY_LINES = {
+    Availability.IN_STOCK: ("stock-ok", gettext_noop("In stock")),
+    Availability.LOW_STOCK: ("stock-low", gettext_noop("Only a few left")),
+    Availability.BACKORDER: ("stock-low", gettext_noop("Available to order")),
+    Availability.OUT_OF_STOCK: ("stock-out", gettext_noop("Out of stock")),
+    Availability.NOT_SOLD: ("stock-out", gettext_noop("Not available in your country")),
+}
+
+
+def cards_html(cards: Sequence[ProductCard], context: MarketContext) -> SafeString:
+    """The ``<li class="card">`` items of a listing, in the active language.
+
+    Written in Python rather than with a template include per card: a listing
+    page shows 24 cards and the includes were a third of its rendering time.
+    """
+    items = []
+    for card in cards:
+        if card.image_url:
+            image = (
+                f'<img src="{escape(card.image_url)}" alt="{escape(card.image_alt)}" '
+                'width="400" height="400" loading="lazy" decoding="async">'
+            )
+        else:
+            image = '<div class="card-placeholder" aria-hidden="true"></div>'
+        price = ""
+        offer = card.offer
+        if offer is not None:
+            shown = _money(offer.price, offer.currency, context)
+            if card.price_varies:
+                shown = gettext("from %(price)s") % {"price": shown}
+            was = _money(offer.was, offer.currency, context)
+            price = f'<p class="price"><strong>{escape(shown)}</strong>' + (
+                f"<del>{escape(was)}</del></p>" if was else "</p>"
+            )
+        css, line = AVAILABILITY_LINES[card.availability]
+        items.append(
+            f'<li class="card"><a href="{escape(card.url)}">{image}'
+            f'<span class="card-brand">{escape(card.brand)}</span>'
+            f'<span class="card-name">{escape(card.name)}</span></a>{price}'
+            f'<p class="stock {css}">{escape(gettext(line))}</p></li>'
+        )
+    return mark_safe("".join(items))  # noqa: S308 -- every value above is escaped
+
+
+def _money(amount: Decimal | None, currency: str, context: MarketContext) -> str:
+    if amount is None:
+        return ""
+    return format_money(amount, currency, language=context.language, country=context.country)

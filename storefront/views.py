@@ -38,32 +38,42 @@ from storefront.listing import (
     ListingFilters,
     context_listing_id,
     listing_query,
-    products_in_order,
     search_results,
 )
 from storefront.page_queries import ListingForm, PagedQueryForm, ProductForm, SearchForm
 from storefront.presenters import (
     CardText,
     ProductCard,
-    card_texts,
+    card_texts_cached,
+    cards_html,
     cards_with_offers,
 )
 
 PAGE_SIZE = 24
 
 
-def _context(request: HttpRequest) -> MarketContext:
-    """The request's market; declares what every storefront page shows of it."""
+def _context(request: HttpRequest, *, listing: bool = False) -> MarketContext:
+    """The request's market; declares what every storefront page shows of it.
+
+    ``listing``: the page lists products, so it shows the shopper's listing
+    too (its versions are read with the others, in the same round trip).
+    """
     context: MarketContext | None = getattr(request, "market_context", None)
     if context is None:
         raise Http404
     lists = market_pricing(context.market.id).price_lists_for(context.customer_group_id)
+    listing_id = context_listing_id(context) if listing else None
     page_depends_on(
         versions.MARKETS,
         versions.PRICING,
         versions.CATEGORY_TREE,
         versions.CATALOGUE,
         *(versions.price_list(info.id) for info in lists),
+        *(
+            (versions.listing_members(listing_id), versions.listing(listing_id))
+            if listing_id is not None
+            else ()
+        ),
     )
     return context
 
@@ -83,32 +93,29 @@ def _page(form: PagedQueryForm, total: int) -> Page:
 
 @cached_page()
 def home(request: HttpRequest, prefix: str) -> HttpResponse:
-    context = _context(request)
+    context = _context(request, listing=True)
     listing_id = context_listing_id(context)
     cards: list[ProductCard] = []
     if listing_id is not None:
         page_depends_on(versions.listing_members(listing_id))
         query = listing_query(context, listing_id)
-        texts = listing_cached(
+        newest = listing_cached(
             "home",
-            (context.prefix, listing_id),
-            [versions.listing_members(listing_id), versions.CATALOGUE],
-            lambda: _card_texts(context, listing_product_ids(query, "newest", offset=0, limit=12)),
+            (listing_id, context.language),
+            [versions.listing_members(listing_id)],
+            lambda: listing_product_ids(query, "newest", offset=0, limit=12),
         )
-        cards = cards_with_offers(texts, context)
+        cards = cards_with_offers(card_texts_cached(context, newest), context)
     tree = category_tree()
     return render(
         request,
         "storefront/home.html",
         {
             "cards": cards,
+            "cards_html": cards_html(cards, context),
             "categories": [_category_link(node, context) for node in tree.children(None)],
         },
     )
-
-
-def _card_texts(context: MarketContext, product_ids: list[int]) -> list[CardText]:
-    return card_texts(products_in_order(context, product_ids), context)
 
 
 def _category_link(node: CategoryNode, context: MarketContext) -> dict[str, str]:
@@ -119,7 +126,7 @@ def _category_link(node: CategoryNode, context: MarketContext) -> dict[str, str]
 
 @cached_page(ListingForm.canonical_query_of)
 def category(request: HttpRequest, prefix: str, slug: str) -> HttpResponse:
-    context = _context(request)
+    context = _context(request, listing=True)
     tree = category_tree()
     node = tree.find(context.language, slug)
     if node is None:
@@ -135,6 +142,7 @@ def category(request: HttpRequest, prefix: str, slug: str) -> HttpResponse:
     filters = form.filters()
     listing = _category_listing(context, node.id, tree.subtree_ids(node), filters, form)
     text = node.text(context.language)
+    cards = cards_with_offers(listing.texts, context)
     return render(
         request,
         "storefront/category.html",
@@ -147,7 +155,8 @@ def category(request: HttpRequest, prefix: str, slug: str) -> HttpResponse:
             "page": listing.page,
             "total": listing.total,
             "more_than": listing.more_than,
-            "cards": cards_with_offers(listing.texts, context),
+            "cards": cards,
+            "cards_html": cards_html(cards, context),
             "facets": listing.facets,
             "filters": filters,
             "sorts": form.fields["sort"].choices,  # type: ignore[attr-defined]
@@ -204,21 +213,19 @@ def _category_listing(
     page = _page(form, shown)
     start = (page.number - 1) * PAGE_SIZE
     uses_prices = query.uses_prices or filters.sort in {"price", "-price"}
-    texts = listing_cached(
+    shown_ids = listing_cached(
         "page",
-        (listing_id, category_id, filters, page.number),
-        [rows if uses_prices else members, versions.CATALOGUE],
-        lambda: _card_texts(
-            context,
-            listing_product_ids(
-                query,
-                filters.sort,
-                offset=start,
-                limit=PAGE_SIZE,
-                share=summary.total / max(listing_size(listing_id), 1),
-            ),
+        (listing_id, context.language, category_id, filters, page.number),
+        [rows if uses_prices else members],
+        lambda: listing_product_ids(
+            query,
+            filters.sort,
+            offset=start,
+            limit=PAGE_SIZE,
+            share=summary.total / max(listing_size(listing_id), 1),
         ),
     )
+    texts = card_texts_cached(context, shown_ids)
     counted = total if total <= MAX_RESULTS or not filters.is_filtered else None
     more_than = MAX_RESULTS if total > MAX_RESULTS else None
     return _Listing(page, counted, more_than, texts, summary.facets)
@@ -251,7 +258,7 @@ def category_alternates(request: HttpRequest, node: CategoryNode) -> list[tuple[
 
 @cached_page(SearchForm.canonical_query_of)
 def search(request: HttpRequest, prefix: str) -> HttpResponse:
-    context = _context(request)
+    context = _context(request, listing=True)
     form = SearchForm(request.GET)
     text = form.param("q")
     listing_id = context_listing_id(context)
@@ -269,12 +276,7 @@ def search(request: HttpRequest, prefix: str) -> HttpResponse:
     page = _page(form, total)
     start = (page.number - 1) * PAGE_SIZE
     end = min(start + PAGE_SIZE, total)  # never the extra candidate that only tells "more"
-    texts = listing_cached(
-        "search-page",
-        (listing_id, context.language, text, page.number),
-        [members, versions.CATALOGUE],
-        lambda: _card_texts(context, ranked[start:end]),
-    )
+    cards = cards_with_offers(card_texts_cached(context, ranked[start:end]), context)
     return render(
         request,
         "storefront/search.html",
@@ -282,7 +284,8 @@ def search(request: HttpRequest, prefix: str) -> HttpResponse:
             "q": text,
             "more_than": SEARCH_LIMIT if len(ranked) > SEARCH_LIMIT else None,
             "page": page,
-            "cards": cards_with_offers(texts, context),
+            "cards": cards,
+            "cards_html": cards_html(cards, context),
             "query": form.canonical_query(without="page"),
             # Result pages of the shop's own search are not for search engines.
             "noindex": True,

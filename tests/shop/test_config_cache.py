@@ -120,3 +120,33 @@ def test_the_redis_client_is_reused_between_calls():
 
     assert client.get_client() is client.get_client()
     assert client.get_client(write=True) is client.get_client(write=True)
+
+
+def test_new_versions_start_together_and_a_racing_start_wins(monkeypatch):
+    from shop.request_memo import request_scope
+
+    concerns = [versions.stock(variant_id) for variant_id in range(900001, 900031)]
+    cache.set("version:" + concerns[0], 777, None)  # started by somebody else meanwhile
+    calls = []
+    real = cache.add_many
+    monkeypatch.setattr(
+        cache, "add_many", lambda data, timeout: calls.append(data) or real(data, timeout)
+    )
+
+    with request_scope():
+        first = versions.versions(concerns)
+    with request_scope():
+        again = versions.versions(concerns)
+
+    assert len(calls) == 1 and len(calls[0]) == 29  # one round trip for the 29 never seen
+    assert first == again and first[concerns[0]] == 777
+    assert versions.UNKNOWN not in first.values() and len(set(first.values())) == 30
+
+
+def test_add_many_keeps_what_is_set_and_reads_nothing_while_redis_is_out(monkeypatch):
+    cache.set("kept", "old")
+
+    assert cache.add_many({"kept": "new", "fresh": 5}, 60) == {"kept": "old", "fresh": 5}
+
+    monkeypatch.setattr(cache.breaker, "allows_call", lambda: False)
+    assert cache.add_many({"other": 1}, 60) == {}

@@ -275,6 +275,38 @@ def test_listing_shows_prices_in_the_shoppers_format(client):
     assert "29,90\xa0€" in html
 
 
+@pytest.mark.parametrize(
+    ("prefix", "name", "shown", "in_stock"),
+    [
+        ("de-de", "Kervan T-Shirt", "29,90\xa0€", "Auf Lager"),
+        ("tr-tr", "Kervan Tişört", "999,90\xa0₺", "Stokta var"),
+    ],
+)
+def test_listing_cards_are_written_in_the_shoppers_language(client, prefix, name, shown, in_stock):
+    html = client.get(f"/{prefix}/").content.decode()
+
+    card = next(
+        (item for item in html.split('<li class="card">')[1:] if f">{name}</span>" in item), None
+    )
+    assert card, f"no card for {name}"
+    card = card.split("</li>")[0]
+    assert f'<p class="price"><strong>{shown}</strong></p>' in card
+    assert f'<p class="stock stock-ok">{in_stock}' in card
+
+
+def test_a_card_escapes_what_the_merchant_wrote(client):
+    from catalog.models import ProductTranslation
+
+    ProductTranslation.objects.filter(name="Kervan T-Shirt", language="de").update(
+        name='T-Shirt <b>"fett"</b>'
+    )
+    cache.clear()
+
+    html = client.get("/de-de/").content.decode()
+
+    assert "T-Shirt &lt;b&gt;&quot;fett&quot;&lt;/b&gt;" in html and "<b>" not in html
+
+
 def test_variant_picker_marks_the_requested_variant(client):
     response = client.get("/en-gb/p/kervan-t-shirt/?variant=krv-tee-l")
 
@@ -392,3 +424,15 @@ def test_a_word_in_much_of_the_catalogue_is_looked_for_among_the_newest(
     by_walk = [card.name for card in cards(client.get("/en-gb/search/?q=cotton"))]
 
     assert len(by_index) > 2 and by_walk == by_index
+
+
+def test_two_languages_of_one_country_never_share_cards(client):
+    # Given the German listing of Austria was shown (and its cards cached)
+    german = [card.name for card in cards(client.get("/de-at/c/kleidung/"))]
+
+    # Then the French one, on the same listing of prices, is in French with French links
+    response = client.get("/fr-at/c/vetements/")
+
+    french = [card.name for card in cards(response)]
+    assert "Kervan T-Shirt" in german and "T-shirt Kervan" in french
+    assert all(card.url.startswith("/fr-at/p/") for card in cards(response))

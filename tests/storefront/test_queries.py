@@ -38,18 +38,18 @@ def queries_for(client, url: str, django_assert_max_num_queries, budget: int) ->
 
 # Offers read prices and stock (2); tax tables are cached until a tax or
 # market change, which a catalogue change does not retire.
-# Home: newest products of the listing table (1), their texts (1), their
-# variants (1), offers (2).
-HOME = 5
+# Home: the newest products of the listing table stay cached until its members
+# change; their texts (1), their variants (1), offers (2).
+HOME = 4
 # Category after a catalogue change: brand names (1) and attribute labels (1),
-# the page's product ids (1), their texts (1), variants (1), offers (2). The
-# category's count and facet counts over the listing table (1 query on a first
-# visit) stay cached until the listing's members change.
-CATEGORY = 7
+# the page's texts (1), variants (1), offers (2). The page's product ids (1
+# query on a first visit), the category's count and facet counts over the
+# listing table (1) stay cached until the listing's members change.
+CATEGORY = 6
 # Category with every filter: the same; the filtered count (1 query on a first
 # visit) is kept until the listing's prices or stock change, not the catalogue
 # (the facets are the unfiltered category's, shared by every filter combination).
-CATEGORY_FILTERED = 7
+CATEGORY_FILTERED = 6
 # Product: product with text (1), variants (1), their options (1), images (1),
 # attributes (1), offers (2), slugs in other languages for hreflang (1).
 PRODUCT = 8
@@ -122,3 +122,19 @@ def test_filter_combinations_share_the_categorys_facets(client, django_assert_ma
         facet_scans = [q for q in captured.captured_queries if "UNION ALL" in q["sql"]]
         assert facet_scans == [], query
         assert response.context["facets"].brands  # still shown, from the category
+
+
+def test_cards_seen_on_one_listing_are_not_read_again_on_another(client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.get("/de-de/c/kleidung/")  # the category's cards, cached one by one
+
+    # A first visit to another order of the same products reads their ids, not their texts
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get("/de-de/c/kleidung/?sort=-price")
+
+    assert response.status_code == 200 and response.context["cards"]
+    text_reads = [q for q in captured.captured_queries if "catalog_producttranslation" in q["sql"]]
+    assert text_reads == []
+    assert any("pricing_listingentry" in q["sql"] for q in captured.captured_queries)
