@@ -5,6 +5,7 @@ and leaves the cart as it was."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 from decimal import Decimal
 
@@ -437,3 +438,31 @@ def cart_payment_method_record(*, cart: Cart, code: str) -> None:
         _locked(cart)
         cart.payment_method_code = code
         cart.save(update_fields=["payment_method_code", "updated_at"])
+
+
+def cart_merge(*, into: Cart, carts: Sequence[Cart]) -> list[str]:
+    """Move the lines of ``carts`` (a customer's carts from other visits) into ``into``
+    (the cart this browser holds) and delete them; quantities of one SKU add up.
+
+    A line that cannot be added here (not sold in this market, not enough
+    stock) is left out; its SKU is returned so the shopper can be told.
+    """
+    left_out = []
+    with transaction.atomic():
+        for cart in carts:
+            if cart.pk == into.pk:
+                continue
+            for line in cart.lines.select_related("variant").order_by("pk"):
+                existing = into.lines.filter(variant_id=line.variant_id).first()
+                wanted = line.quantity + (existing.quantity if existing else 0)
+                try:
+                    if existing is None:
+                        cart_line_add(cart=into, sku=line.variant.sku, quantity=line.quantity)
+                    else:
+                        cart_line_set(
+                            cart=into, line_id=existing.pk, quantity=min(wanted, MAX_QUANTITY)
+                        )
+                except CartError:
+                    left_out.append(line.variant.sku)
+            cart.delete()
+    return left_out

@@ -339,6 +339,24 @@ def order_cancel(*, order: Order, by: str, note: str = "") -> Order:
     return order
 
 
+def order_line_restock(*, line: OrderLine, quantity: int) -> int:
+    """Put ``quantity`` sold units of ``line`` back into the pool they were sold from
+    (a return after a refund). Returns the units put back (0 for a line without a
+    variant or pool any more)."""
+    if quantity <= 0 or line.variant_id is None:
+        return 0
+    pool_id = line.ship_from_pool_id or (
+        StockReservation.objects.filter(order_line=line)
+        .order_by("pk")
+        .values_list("pool_id", flat=True)
+        .first()
+    )
+    if pool_id is None:
+        return 0
+    levels = StockLevel.objects.filter(variant_id=line.variant_id, pool_id=pool_id)
+    return quantity if stock_levels_add(levels, units=quantity) else 0
+
+
 def order_deliver(*, order: Order, by: str, note: str = "") -> Order:
     return order_transition(order=order, to=OrderStatus.DELIVERED, by=by, note=note)
 
@@ -454,8 +472,15 @@ def orders_expire(*, now: datetime | None = None) -> list[str]:
             )
             if order is None:
                 continue
-            cancel(order=order, by="system", note=gettext("Not paid in time."))
-            expired.append(order.number)
+            try:
+                cancel(order=order, by="system", note=gettext("Not paid in time."))
+            except (OrderError, CheckoutError) as error:
+                # E.g. the card processor is unreachable: this order waits for the next run.
+                logger.warning("Order %s did not expire: %s", order.number, error)
+                continue
+            order.refresh_from_db(fields=["status"])
+            if order.status == OrderStatus.CANCELLED:
+                expired.append(order.number)
     return expired
 
 
@@ -555,25 +580,51 @@ def outbox_write(*, kind: str, order: Order | None, payload: dict[str, object]) 
     return OutboxEvent.objects.create(kind=kind, order=order, payload=payload)
 
 
-def outbox_drain(*, limit: int = 100) -> int:
-    """Hand pending outbox events on (for now: log them) and mark them processed.
+class OutboxHandler(Protocol):
+    def __call__(self, event: OutboxEvent) -> None: ...
 
-    Rows are locked with SKIP LOCKED, so several workers can drain at once.
-    Returns how many were processed.
+
+_OUTBOX_HANDLERS: list[OutboxHandler] = []
+
+
+def outbox_handler_register(handler: OutboxHandler) -> None:
+    """Hand every outbox event to ``handler`` too (an app above orders registers its
+    e-mails or webhooks when it is ready; orders cannot import it)."""
+    if handler not in _OUTBOX_HANDLERS:
+        _OUTBOX_HANDLERS.append(handler)
+
+
+def outbox_drain(*, limit: int = 100) -> int:
+    """Hand pending outbox events to the registered handlers and mark them processed.
+
+    Rows are locked with SKIP LOCKED, so several workers can drain at once. An
+    event a handler fails on (e.g. the broker is down) keeps its error and is
+    tried again by the next drain. Returns how many were processed.
     """
+    done = 0
     with transaction.atomic():
         events = list(
             OutboxEvent.objects.select_for_update(skip_locked=True)
             .filter(processed_at__isnull=True)
             .order_by("pk")[:limit]
         )
-        now = timezone.now()
         for event in events:
             event.attempts += 1
+            try:
+                with transaction.atomic():
+                    for handler in _OUTBOX_HANDLERS:
+                        handler(event)
+            except Exception as error:  # any handler's failure: keep the event for later
+                logger.warning("Outbox event %s %s failed: %s", event.pk, event.kind, error)
+                event.last_error = f"{type(error).__name__}: {error}"[:2000]
+                event.save(update_fields=["attempts", "last_error"])
+                continue
             logger.info("Outbox event %s %s: %s", event.pk, event.kind, event.payload)
-            event.processed_at = now
-            event.save(update_fields=["attempts", "processed_at"])
-    return len(events)
+            event.processed_at = timezone.now()
+            event.last_error = ""
+            event.save(update_fields=["attempts", "processed_at", "last_error"])
+            done += 1
+    return done
 
 
 def stock_reconcile(*, fix: bool = False) -> list[StockDrift]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -13,14 +15,21 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from orders.errors import OrderError
 from orders.models import Order, OrderLine, OrderStatusChange, Shipment
 from orders.services import order_remaining_to_ship, shipment_create
-from payments.models import Payment, PaymentMethod
+from payments.models import (
+    GatewayEvent,
+    Payment,
+    PaymentMethod,
+    PaymentTransaction,
+    StripeAccount,
+)
+from payments.refunds import OrderBalance, RefundRequest, order_balance, order_refund
 from payments.selectors import payment_methods_changed
 from payments.services import PaymentError, order_payment_cancel, payment_confirm_received
 from pricing.money import quantize
@@ -43,6 +52,90 @@ class PaymentMethodAdmin(RetiresCachesAdmin):
     list_filter = ("gateway", "is_active", "markets")
     filter_horizontal = ("markets",)
     search_fields = ("code",)
+
+
+class StripeAccountForm(forms.ModelForm):  # type: ignore[type-arg]
+    """Secrets are written, never shown: a blank field keeps the saved value."""
+
+    secret_key = forms.CharField(
+        label=_("secret key"),
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text=_("sk_live_… or sk_test_…; leave blank to keep the saved key."),
+    )
+    webhook_secret = forms.CharField(
+        label=_("webhook signing secret"),
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text=StripeAccount._meta.get_field("webhook_secret").help_text,
+    )
+
+    class Meta:
+        model = StripeAccount
+        fields = ("seller", "publishable_key", "secret_key", "webhook_secret", "is_active")
+
+    def clean_secret_key(self) -> str:
+        value = str(self.cleaned_data.get("secret_key") or "").strip()
+        if not value:
+            if not self.instance.secret_key:
+                raise forms.ValidationError(gettext("Enter the secret key."))
+            return self.instance.secret_key
+        return value
+
+    def clean_webhook_secret(self) -> str:
+        value = str(self.cleaned_data.get("webhook_secret") or "").strip()
+        return value or self.instance.webhook_secret
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        publishable, secret = data.get("publishable_key", ""), data.get("secret_key", "")
+        if publishable and secret and ("_live_" in publishable) != ("_live_" in secret):
+            raise forms.ValidationError(
+                gettext(
+                    "The publishable and the secret key must both be live or both be test keys."
+                )
+            )
+        return data
+
+
+@admin.register(StripeAccount)
+class StripeAccountAdmin(RetiresCachesAdmin):
+    form = StripeAccountForm
+    list_display = (
+        "seller",
+        "__str__",
+        "publishable_key",
+        "secret_set",
+        "webhook_set",
+        "is_active",
+    )
+
+    def caches_retire(self, objects: Sequence[Any]) -> None:
+        payment_methods_changed()
+
+    @admin.display(boolean=True, description=_("secret key set"))
+    def secret_set(self, account: StripeAccount) -> bool:
+        return bool(account.secret_key)
+
+    @admin.display(boolean=True, description=_("webhook secret set"))
+    def webhook_set(self, account: StripeAccount) -> bool:
+        return bool(account.webhook_secret)
+
+
+@admin.register(GatewayEvent)
+class GatewayEventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """What payment providers told the shop, and what it did: for support."""
+
+    list_display = ("received_at", "gateway", "kind", "event_id", "outcome", "payment")
+    list_filter = ("gateway", "kind")
+    search_fields = ("event_id", "payment__provider_id", "payment__order__number")
+    list_select_related = ("payment",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
 
 
 class ReadOnlyInline(admin.TabularInline):  # type: ignore[type-arg]
@@ -76,7 +169,7 @@ class OrderLineInline(ReadOnlyInline):
 
 class PaymentInline(ReadOnlyInline):
     model = Payment
-    fields = ("method", "amount", "currency", "status", "reference", "created_at")
+    fields = ("method", "amount", "currency", "status", "reference", "provider_id", "created_at")
     readonly_fields = ("created_at",)
 
 
@@ -136,11 +229,35 @@ class OrderAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     date_hierarchy = "created_at"
     inlines = (OrderLineInline, PaymentInline, ShipmentInline, StatusChangeInline)
     actions = ("confirm_payment", "cancel_orders")
-    readonly_fields = ("ship_link",)
+    readonly_fields = ("ship_link", "money_balance", "payment_history")
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         names = [field.name for field in Order._meta.fields]
-        return ["ship_link", *names]
+        return ["ship_link", "money_balance", "payment_history", *names]
+
+    @admin.display(description=_("payment history"))
+    def payment_history(self, order: Order) -> str:
+        """Every step of the order's payments: starts, failed attempts, captures,
+        refunds, disputes, with what the provider said."""
+        steps = PaymentTransaction.objects.filter(payment__order=order).order_by("created_at", "pk")
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    step.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                    step.get_kind_display(),
+                    step.amount,
+                    "✓" if step.is_success else "✗",
+                    step.reference,
+                    step.data.get("note") or step.data.get("message") or step.by,
+                )
+                for step in steps
+            ),
+        )
+        if not rows:
+            return gettext("No payment steps yet.")
+        return format_html("<table>{}</table>", rows)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -160,8 +277,36 @@ class OrderAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def ship_link(self, order: Order) -> str:
         if order.pk is None:
             return ""
-        url = reverse("admin:payments_order_ship", args=[order.pk])
-        return format_html('<a class="button" href="{}">{}</a>', url, gettext("Create a shipment"))
+        ship = reverse("admin:payments_order_ship", args=[order.pk])
+        refund = reverse("admin:payments_order_refund", args=[order.pk])
+        return format_html(
+            '<a class="button" href="{}">{}</a> <a class="button" href="{}">{}</a>',
+            ship,
+            gettext("Create a shipment"),
+            refund,
+            gettext("Refund"),
+        )
+
+    @admin.display(description=_("balance"))
+    def money_balance(self, order: Order) -> str:
+        """Total, paid, refunded, kept and due, in the order's currency."""
+        if order.pk is None:
+            return ""
+        balance = order_balance(order)
+        return format_html(
+            "{}: {} · {}: {} · {}: {} · {}: {} · {}: {} {}",
+            gettext("total"),
+            balance.total,
+            gettext("paid"),
+            balance.paid,
+            gettext("refunded"),
+            balance.refunded,
+            gettext("balance"),
+            balance.balance,
+            gettext("due"),
+            balance.due,
+            order.currency,
+        )
 
     @admin.action(description=_("Confirm payment received"))
     def confirm_payment(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
@@ -201,7 +346,53 @@ class OrderAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             self.admin_site.admin_view(self.ship_view),
             name="payments_order_ship",
         )
-        return [ship, *super().get_urls()]
+        refund = path(
+            "<int:order_id>/refund/",
+            self.admin_site.admin_view(self.refund_view),
+            name="payments_order_refund",
+        )
+        return [ship, refund, *super().get_urls()]
+
+    def refund_view(self, request: HttpRequest, order_id: int) -> HttpResponse:
+        """Refund units (optionally back to stock), the shipping or an amount."""
+        if not self.has_view_permission(request):
+            return HttpResponseRedirect(reverse("admin:index"))
+        if not self.has_change_permission(request):  # refunds move money and stock
+            raise PermissionDenied
+        order = get_object_or_404(Order, pk=order_id)
+        balance = order_balance(order)
+        form = RefundForm(request.POST or None, order=order, balance=balance)
+        if request.method == "POST" and form.is_valid():
+            try:
+                refund = order_refund(
+                    order=order,
+                    request=form.refund_request(),
+                    key=form.cleaned_data["key"],
+                    by=request.user.get_username(),
+                )
+            except PaymentError as error:
+                form.add_error(None, error.message)
+            else:
+                self.message_user(
+                    request,
+                    gettext("Refunded %(amount)s %(currency)s (%(status)s).")
+                    % {
+                        "amount": quantize(refund.amount, refund.currency),
+                        "currency": refund.currency,
+                        "status": refund.get_status_display(),
+                    },
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(reverse("admin:orders_order_change", args=[order.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Refund order %(number)s") % {"number": order.number},
+            "order": order,
+            "balance": balance,
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/payments/order_refund.html", context)
 
     def ship_view(self, request: HttpRequest, order_id: int) -> HttpResponse:
         """Create a (partial) shipment: quantities per line, carrier and tracking number."""
@@ -271,3 +462,62 @@ class ShipmentForm(forms.Form):
 
     def quantities(self) -> dict[int, int]:
         return {line_id: self.cleaned_data[name] or 0 for name, line_id in self.line_fields}
+
+
+class RefundForm(forms.Form):
+    """Units per line, the shipping and an amount; the hidden key makes a second
+    submission of the same form return the first refund."""
+
+    shipping = forms.BooleanField(label=_("refund the shipping"), required=False)
+    amount = forms.DecimalField(
+        label=_("an amount besides"),
+        min_value=0,
+        max_digits=12,
+        decimal_places=2,
+        required=False,
+        help_text=_("E.g. a goodwill gesture, in the order's currency."),
+    )
+    restock = forms.BooleanField(
+        label=_("put the refunded units back in stock"),
+        required=False,
+        help_text=_("Only for units that came back and can be sold again."),
+    )
+    reference = forms.CharField(
+        label=_("reference"),
+        max_length=100,
+        required=False,
+        help_text=_("Needed when the money goes back by hand (bank transfer, cash on delivery)."),
+    )
+    note = forms.CharField(label=_("note"), max_length=500, required=False)
+    key = forms.CharField(widget=forms.HiddenInput, max_length=100)
+
+    def __init__(self, data: Any, *, order: Order, balance: OrderBalance) -> None:
+        super().__init__(data, initial={"key": uuid.uuid4().hex})
+        self.line_fields = []
+        for line in order.lines.all():
+            left = line.quantity - balance.refunded_units.get(line.pk, 0)
+            name = f"line_{line.pk}"
+            self.fields[name] = forms.IntegerField(
+                label=f"{line.sku} – {line.name} ({quantize(line.unit_gross, order.currency)} "
+                f"{order.currency})",
+                min_value=0,
+                max_value=left,
+                initial=0,
+                required=False,
+                disabled=left == 0,
+                help_text=gettext("%(left)s of %(sold)s units not refunded")
+                % {"left": left, "sold": line.quantity},
+            )
+            self.line_fields.append((name, line.pk))
+        self.order_fields([name for name, _line in self.line_fields])
+
+    def refund_request(self) -> RefundRequest:
+        data = self.cleaned_data
+        return RefundRequest(
+            lines={line_id: data.get(name) or 0 for name, line_id in self.line_fields},
+            shipping=bool(data["shipping"]),
+            amount=data["amount"] or Decimal(0),
+            restock=bool(data["restock"]),
+            reference=data["reference"],
+            note=data["note"],
+        )

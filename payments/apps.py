@@ -8,6 +8,7 @@ class PaymentsConfig(AppConfig):
 
     def ready(self) -> None:
         from orders.services import order_expiry_cancel_register
+        from payments import stripe_gateway  # noqa: F401 -- registers the Stripe gateway
         from payments.services import order_payment_cancel
 
         # Orders that expire unpaid are cancelled with their payments.

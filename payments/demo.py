@@ -1,4 +1,5 @@
-"""Demo payment methods: bank transfer everywhere, cash on delivery in Türkiye."""
+"""Demo payment methods: cards everywhere (offered once Stripe keys are set), bank
+transfer everywhere, cash on delivery in Türkiye."""
 
 from __future__ import annotations
 
@@ -12,6 +13,20 @@ from payments.selectors import payment_methods_changed
 from shop.models import Market
 
 DEMO_METHODS: list[dict[str, Any]] = [
+    {
+        "code": "card",
+        "gateway": "stripe",
+        "names": {
+            "en": "Card",
+            "de": "Karte",
+            "fr": "Carte bancaire",
+            "tr": "Kredi / banka kartı",
+        },
+        "markets": ["tr", "eu", "us", "gb"],
+        # A card is paid within minutes; after a decline, CARD_RETRY_MINUTES apply.
+        "reservation_minutes": 60,
+        "position": 0,
+    },
     {
         "code": "bank-transfer",
         "gateway": "bank_transfer",

@@ -34,14 +34,17 @@ class NextAction:
     """What the shopper must do after placing the order.
 
     ``kind``: ``bank_transfer`` (send money; ``details`` hold the bank
-    details and reference), ``pay_on_delivery``, ``redirect`` (``url``), or
-    ``none``.
+    details and reference), ``pay_on_delivery``, ``card`` (pay in the
+    provider's form: ``details`` hold its keys), ``redirect`` (``url``),
+    ``retry`` (the provider could not be reached: pay from the order page),
+    or ``none``. ``reference``: the payment's id at the provider, if any.
     """
 
     kind: str
     message: str
     details: Mapping[str, str] = field(default_factory=dict)
     url: str = ""
+    reference: str = ""
 
 
 @dataclass(frozen=True)
@@ -56,9 +59,18 @@ class GatewayResult:
 class Gateway(Protocol):
     code: str
     pays_on_delivery: bool
+    remote: bool  # payments have an id at a provider (``Payment.provider_id``)
+
+    def is_available(self, *, seller_id: int | None) -> bool:
+        """Whether the seller can take payments with it (e.g. has the provider's keys)."""
+        ...
 
     def start(self, *, payment: Payment) -> NextAction:
         """Begin paying: what the shopper must do next."""
+        ...
+
+    def resume(self, *, payment: Payment) -> NextAction:
+        """What the shopper does next for a payment started earlier (the order's page)."""
         ...
 
     def confirm(self, *, payment: Payment, data: Mapping[str, object]) -> GatewayResult:
@@ -69,8 +81,15 @@ class Gateway(Protocol):
         """Take authorised money."""
         ...
 
-    def refund(self, *, payment: Payment, amount: Decimal) -> GatewayResult:
-        """Give money back."""
+    def cancel(self, *, payment: Payment) -> None:
+        """Make a payment not yet made impossible to make (GatewayError("already_paid")
+        when it was made meanwhile)."""
+        ...
+
+    def refund(
+        self, *, payment: Payment, amount: Decimal, key: str = "", note: str = ""
+    ) -> GatewayResult:
+        """Give money back; ``key`` makes a repeated request give it back once."""
         ...
 
     def handle_webhook(self, *, body: bytes, headers: Mapping[str, str]) -> GatewayResult:
@@ -87,9 +106,19 @@ class OfflineGateway:
 
     code = "offline"
     pays_on_delivery = False
+    remote = False
+
+    def is_available(self, *, seller_id: int | None) -> bool:
+        return True
+
+    def cancel(self, *, payment: Payment) -> None:
+        return None
 
     def start(self, *, payment: Payment) -> NextAction:
         return NextAction(kind="none", message="")
+
+    def resume(self, *, payment: Payment) -> NextAction:
+        return self.start(payment=payment)
 
     def confirm(self, *, payment: Payment, data: Mapping[str, object]) -> GatewayResult:
         return GatewayResult(paid=True, reference=str(data.get("reference", "")))
@@ -97,7 +126,9 @@ class OfflineGateway:
     def capture(self, *, payment: Payment, amount: Decimal) -> GatewayResult:
         return GatewayResult(paid=True)
 
-    def refund(self, *, payment: Payment, amount: Decimal) -> GatewayResult:
+    def refund(
+        self, *, payment: Payment, amount: Decimal, key: str = "", note: str = ""
+    ) -> GatewayResult:
         # Offline money goes back by hand; the merchant records that it did.
         return GatewayResult(paid=False, data={"manual": True})
 

@@ -83,9 +83,11 @@ def _fits(method: PaymentMethod, cart: Cart, total: Decimal) -> bool:
     if method.countries and (cart.country_id or "") not in method.countries:
         return False
     try:
-        gateway_for(method.gateway)
+        gateway = gateway_for(method.gateway)
     except GatewayError:
         return False
+    if not gateway.is_available(seller_id=cart.pricing_market.seller_id):
+        return False  # e.g. no Stripe keys for the seller: cards are simply not offered
     for limit, fits in (
         (method.min_order_amount, lambda bound: total >= bound),
         (method.max_order_amount, lambda bound: total <= bound),

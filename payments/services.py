@@ -37,7 +37,12 @@ __all__ = [
     "checkout_complete",
     "order_payment_cancel",
     "payment_confirm_received",
+    "payment_lock",
+    "payment_open",
+    "payment_received",
+    "payment_resume",
     "payment_start",
+    "payment_sync",
 ]
 
 
@@ -102,7 +107,11 @@ def checkout_complete(
             pays_on_delivery=gateway.pays_on_delivery,
             reservation_minutes=method.reservation_minutes,
         )
-        payment, action = payment_start(order=order, method=method)
+        payment = payment_open(order=order, method=method)
+    # The gateway is asked after the commit: a provider's network call never
+    # holds the order's stock rows locked, and the order is kept when the
+    # provider cannot be reached (the shopper pays from the order's page).
+    action = payment_start(payment=payment)
     return CheckoutResult(order=order, payment=payment, next_action=action)
 
 
@@ -123,31 +132,131 @@ def _gateway(method: PaymentMethod):  # type: ignore[no-untyped-def]
         raise PaymentError(error.message, code=error.code) from error
 
 
-def payment_start(*, order: Order, method: PaymentMethod) -> tuple[Payment, NextAction]:
-    """Open a payment of the order's total with ``method`` and ask its gateway what
-    the shopper does next."""
-    gateway = _gateway(method)
-    with transaction.atomic():
-        payment = Payment.objects.create(
-            order=order,
-            method=method,
-            gateway=method.gateway,
-            amount=quantize(order.total_gross, order.currency),
-            currency=order.currency,
-            reference=order.number,
-        )
-        try:
-            action = gateway.start(payment=payment)
-        except GatewayError as error:
-            raise PaymentError(error.message, code=error.code) from error
+def payment_open(*, order: Order, method: PaymentMethod) -> Payment:
+    """A payment of the order's total with ``method``, waiting to be started."""
+    return Payment.objects.create(
+        order=order,
+        method=method,
+        gateway=method.gateway,
+        amount=quantize(order.total_gross, order.currency),
+        currency=order.currency,
+        reference=order.number,
+    )
+
+
+def payment_start(*, payment: Payment) -> NextAction:
+    """Ask the payment's gateway what the shopper does next (a card form, bank details).
+
+    Safe to call again (the order page does, for a payment the provider could
+    not be reached for): gateways start a payment idempotently. When the
+    gateway fails, the attempt is logged and the shopper is told to try again.
+    """
+    gateway = _gateway(payment.method)
+    try:
+        action = gateway.start(payment=payment)
+    except GatewayError as error:
         PaymentTransaction.objects.create(
             payment=payment,
             kind=PaymentTransaction.Kind.START,
             amount=payment.amount,
-            reference=payment.reference,
-            data={"next_action": action.kind},
+            is_success=False,
+            data={"error": error.code, "message": error.message},
         )
-    return payment, action
+        return NextAction(
+            kind="retry",
+            message=gettext("%(reason)s Your order is saved: you can pay it from its page.")
+            % {"reason": error.message},
+        )
+    if action.reference and payment.provider_id != action.reference:
+        payment.provider_id = action.reference  # what the provider's notifications name
+        payment.save(update_fields=["provider_id", "updated_at"])
+    PaymentTransaction.objects.create(
+        payment=payment,
+        kind=PaymentTransaction.Kind.START,
+        amount=payment.amount,
+        reference=action.reference or payment.reference,
+        data={"next_action": action.kind},
+    )
+    return action
+
+
+def payment_resume(*, payment: Payment) -> NextAction:
+    """What the shopper does now to pay a waiting payment (the order page's form)."""
+    if payment.status != PaymentStatus.PENDING:
+        return NextAction(kind="none", message="")
+    gateway = _gateway(payment.method)
+    if gateway.remote and not payment.provider_id:
+        return payment_start(payment=payment)  # the provider was not reached at checkout
+    try:
+        return gateway.resume(payment=payment)
+    except GatewayError as error:
+        return NextAction(kind="retry", message=error.message)
+
+
+def payment_received(*, payment: Payment, reference: str, by: str) -> bool:
+    """The money of ``payment`` is in: the payment and its order are paid and the
+    order's stock is committed. Call it in a transaction, with the order locked
+    before the payment (as every payment service does).
+
+    Returns False when nothing changed (already paid). Money that arrives for
+    a cancelled order makes the payment due for refund: the merchant sees it.
+    """
+    if payment.status == PaymentStatus.PAID:
+        return False
+    order = payment.order
+    if order.status == OrderStatus.CANCELLED:
+        payment.status = PaymentStatus.REFUND_DUE
+        note = gettext("Paid after the order was cancelled: the money is due back.")
+    else:
+        try:
+            order_mark_paid(order=order, by=by, note=gettext("Payment received."))
+        except OrderError as error:
+            raise PaymentError(error.message, code=error.code) from error
+        payment.status = PaymentStatus.PAID
+        note = ""
+    payment.save(update_fields=["status", "updated_at"])
+    PaymentTransaction.objects.create(
+        payment=payment,
+        kind=PaymentTransaction.Kind.CAPTURE,
+        amount=payment.amount,
+        reference=(reference or payment.reference)[:100],
+        by=by[:150],
+        data={"note": note} if note else {},
+    )
+    return True
+
+
+def payment_lock(*, order: Order, payment_id: int | None = None) -> Payment | None:
+    """Lock the order, then its latest live payment (or ``payment_id``), in that order."""
+    list(Order.objects.select_for_update(of=("self",)).filter(pk=order.pk).values_list("pk"))
+    payments = Payment.objects.select_for_update(of=("self",)).select_related("method", "order")
+    if payment_id is not None:
+        return payments.filter(pk=payment_id, order=order).first()
+    return (
+        payments.filter(order=order)
+        .exclude(status__in=[PaymentStatus.FAILED, PaymentStatus.CANCELLED])
+        .order_by("-pk")
+        .first()
+    )
+
+
+def payment_sync(*, payment: Payment, by: str = "system") -> Payment:
+    """Ask the provider whether ``payment`` is made and record it if so (the shopper
+    came back from paying before the provider's notification arrived)."""
+    if payment.status != PaymentStatus.PENDING:
+        return payment
+    try:
+        result = _gateway(payment.method).confirm(payment=payment, data={})
+    except GatewayError as error:
+        raise PaymentError(error.message, code=error.code) from error
+    if not result.paid:
+        return payment
+    with transaction.atomic():
+        locked = payment_lock(order=payment.order, payment_id=payment.pk)
+        if locked is not None:
+            payment_received(payment=locked, reference=result.reference, by=by)
+            payment = locked
+    return payment
 
 
 def payment_confirm_received(*, order: Order, by: str) -> Payment:
@@ -160,15 +269,7 @@ def payment_confirm_received(*, order: Order, by: str) -> Payment:
     with transaction.atomic():
         # Lock order: the order first, then its payments (as order_payment_cancel does);
         # only their own rows, never the seller's (every checkout of the seller needs it).
-        list(Order.objects.select_for_update(of=("self",)).filter(pk=order.pk).values_list("pk"))
-        payment = (
-            Payment.objects.select_for_update(of=("self",))
-            .filter(order=order)
-            .exclude(status__in=[PaymentStatus.FAILED, PaymentStatus.CANCELLED])
-            .select_related("method")
-            .order_by("-pk")
-            .first()
-        )
+        payment = payment_lock(order=order)
         if payment is None:
             raise PaymentError(
                 gettext("Order %(number)s has no payment waiting.") % {"number": order.number},
@@ -179,26 +280,34 @@ def payment_confirm_received(*, order: Order, by: str) -> Payment:
         result = _gateway(payment.method).confirm(payment=payment, data={})
         if not result.paid:
             raise PaymentError(gettext("The payment is not complete."), code="not_paid")
-        try:
-            order_mark_paid(order=order, by=by, note=gettext("Payment received."))
-        except OrderError as error:
-            raise PaymentError(error.message, code=error.code) from error
-        payment.status = PaymentStatus.PAID
-        payment.save(update_fields=["status", "updated_at"])
-        PaymentTransaction.objects.create(
-            payment=payment,
-            kind=PaymentTransaction.Kind.CAPTURE,
-            amount=payment.amount,
-            reference=result.reference or payment.reference,
-            by=by[:150],
-        )
+        payment_received(payment=payment, reference=result.reference, by=by)
     return payment
 
 
-def order_payment_cancel(*, order: Order, by: str, note: str = "") -> Order:
+def order_payment_cancel(
+    *, order: Order, by: str, note: str = "", provider_cancelled: bool = False
+) -> Order:
     """Cancel the order (stock goes back) and its payments: waiting ones are
-    cancelled, received ones become due for refund."""
+    cancelled (at the provider too, so they can no longer be made), received
+    ones become due for refund.
+
+    A payment the shopper made meanwhile (the provider says so when asked to
+    cancel it) is recorded instead and the order stays: it is paid, not
+    cancelled (check ``order.paid_at``). ``provider_cancelled``: the provider
+    cancelled the payments itself (its notification says so).
+    """
     with transaction.atomic():
+        for payment in _waiting_payments(order):
+            if provider_cancelled:
+                continue
+            try:
+                _gateway(payment.method).cancel(payment=payment)
+            except GatewayError as error:
+                if error.code != "already_paid":
+                    raise PaymentError(error.message, code=error.code) from error
+                payment_sync(payment=payment, by=by)
+                order.refresh_from_db(fields=["status", "paid_at"])
+                return order
         try:
             order_cancel(order=order, by=by, note=note)
         except OrderError as error:
@@ -214,7 +323,12 @@ def order_payment_cancel(*, order: Order, by: str, note: str = "") -> Order:
                 payment.status = PaymentStatus.CANCELLED
                 kind = PaymentTransaction.Kind.CANCEL
             elif payment.status == PaymentStatus.PAID:
-                result = _gateway(payment.method).refund(payment=payment, amount=payment.amount)
+                result = _gateway(payment.method).refund(
+                    payment=payment,
+                    amount=payment.amount,
+                    key=f"kervan-payment-{payment.pk}-cancel-refund",
+                    note=note,
+                )
                 payment.status = PaymentStatus.REFUND_DUE
                 kind = PaymentTransaction.Kind.REFUND
                 if result.paid:
@@ -226,6 +340,15 @@ def order_payment_cancel(*, order: Order, by: str, note: str = "") -> Order:
                 payment=payment, kind=kind, amount=payment.amount, by=by[:150], data={"note": note}
             )
     return order
+
+
+def _waiting_payments(order: Order) -> list[Payment]:
+    return list(
+        Payment.objects.filter(order=order, status=PaymentStatus.PENDING)
+        .exclude(provider_id="")
+        .select_related("method", "order")
+        .order_by("pk")
+    )
 
 
 def order_is_awaiting_payment(order: Order) -> bool:

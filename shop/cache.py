@@ -80,16 +80,29 @@ class CircuitBreaker:
                 _retry_after(),
             )
 
-    def close(self) -> tuple[set[str], dict[str, int]]:
-        """Close the circuit; return the invalidations to replay."""
+    def pending(self) -> tuple[set[str], dict[str, int]]:
+        """The invalidations missed so far (copies: they stay pending until ``settle``)."""
         with self._lock:
+            return set(self._pending_deletes), dict(self._pending_increments)
+
+    def settle(self, deletes: set[str], increments: dict[str, int]) -> bool:
+        """``deletes`` and ``increments`` were replayed: forget them, and close the
+        circuit unless others were remembered meanwhile (False: replay those too)."""
+        with self._lock:
+            self._pending_deletes -= deletes
+            for key, delta in increments.items():
+                left = self._pending_increments.get(key, 0) - delta
+                if left:
+                    self._pending_increments[key] = left
+                else:
+                    self._pending_increments.pop(key, None)
+            if self._pending_deletes or self._pending_increments:
+                return False
             was_open, self.is_open = self.is_open, False
-            deletes, self._pending_deletes = self._pending_deletes, set()
-            increments, self._pending_increments = self._pending_increments, {}
             self._overflowed = False
         if was_open:
             logger.info("Cache %s available again", self.name)
-        return deletes, increments
+        return True
 
     def remember(
         self, *, deletes: Iterable[str] = (), increments: dict[str, int] | None = None
@@ -202,30 +215,39 @@ class ResilientRedisCache(RedisCache):
         if not self.breaker.allows_call():
             self.breaker.remember(deletes=deletes, increments=increments)
             return fallback()
-        if self.breaker.is_open:
-            # Redis may be back: first replay what was missed, so that this call
-            # already reads what changed during the outage (e.g. a version).
-            self._replay(*self.breaker.close())
-            if self.breaker.is_open:  # the replay failed: still out
-                self.breaker.remember(deletes=deletes, increments=increments)
-                return fallback()
+        if self.breaker.is_open and not self._replay():
+            # Redis is still out (the probe's replay failed; the outage was logged once).
+            self.breaker.remember(deletes=deletes, increments=increments)
+            return fallback()
         try:
-            return call()
+            result = call()
         except CACHE_ERRORS as error:
             self.breaker.trip(error)
             self.breaker.remember(deletes=deletes, increments=increments)
             return fallback()
+        if self.breaker.is_open:  # this probe reached Redis: the outage is over
+            self.breaker.settle(set(), {})
+        return result
 
-    def _replay(self, deletes: set[str], increments: dict[str, int]) -> None:
-        try:
-            if deletes:
-                self._cache.delete_many(sorted(deletes))
-            for key, delta in sorted(increments.items()):
-                with contextlib.suppress(ValueError):  # gone meanwhile: any new value is new
-                    self._cache.incr(key, delta)
-        except CACHE_ERRORS as error:
-            self.breaker.trip(error)
-            self.breaker.remember(deletes=deletes, increments=increments)
+    def _replay(self) -> bool:
+        """Redis may be back: replay what was missed before this probe's own call, so
+        that the call already reads what changed during the outage (e.g. a version).
+        False when Redis is still out."""
+        while True:
+            deletes, increments = self.breaker.pending()
+            if not deletes and not increments:
+                return True  # nothing missed: the probe's own call tells whether Redis is back
+            try:
+                if deletes:
+                    self._cache.delete_many(sorted(deletes))
+                for key, delta in sorted(increments.items()):
+                    with contextlib.suppress(ValueError):  # gone meanwhile: any new value is new
+                        self._cache.incr(key, delta)
+            except CACHE_ERRORS as error:
+                self.breaker.trip(error)
+                return False
+            if self.breaker.settle(deletes, increments):
+                return True
 
     def add(self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None) -> Any:
         return self._guarded(partial(super().add, key, value, timeout, version), lambda: False)

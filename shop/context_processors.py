@@ -13,7 +13,9 @@ def market(request: HttpRequest) -> dict[str, Any]:
     context = getattr(request, "market_context", None)
     if context is None:
         return {"market_context": None}
+    extra = {"noindex": True} if getattr(request, "robots_noindex", False) else {}
     return {
+        **extra,
         "market_context": context,
         "market_selector": storefront.selector_options(context),
         "path_in_market": storefront.path_in_market(request),

@@ -19,11 +19,11 @@ from django.http import (
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
 
-from shop.context import MarketContext
+from shop.context import MarketContext, MarketInfo
 from shop.market_resolution import choose_market, is_crawler
 from shop.models import Customer
 from shop.request_memo import request_scope
-from shop.selectors import market_directory
+from shop.selectors import MarketDirectory, market_directory
 
 # Programs call these paths: they get JSON errors, never an HTML page.
 API_PATH = "/api/"
@@ -125,6 +125,7 @@ UNPREFIXED_PATHS = (
     "/media/",
     "/healthz",
     "/api/",
+    "/payments/",
     "/market/",
     "/robots.txt",
     "/sitemap",
@@ -159,7 +160,12 @@ class MarketMiddleware:
                 return self.get_response(request)
 
         directory = market_directory()
-        if match is not None:
+        if match is None and path.startswith(IN_MARKET_PATHS):
+            # Customer accounts: one address for every market, shown in the market the
+            # visitor came from (see _account_market).
+            market, country, language = _account_market(request, directory)
+            request.robots_noindex = True  # type: ignore[attr-defined]
+        elif match is not None:
             resolved = directory.resolve_prefix(f"{match[1]}-{match[2]}")
             if resolved is None:
                 raise Http404("No market serves this country and language.")
@@ -195,7 +201,43 @@ class MarketMiddleware:
         response.headers.setdefault("Content-Language", language)
         if match is None:
             patch_vary_headers(response, ("User-Agent",))
+            _remember_account_market(request, response)
         return response
+
+
+# Paths served in the visitor's market without a prefix (allauth builds their URLs).
+IN_MARKET_PATHS = ("/accounts/",)
+ACCOUNT_MARKET_COOKIE = "kervan_account_market"
+
+
+def _account_market(
+    request: HttpRequest, directory: MarketDirectory
+) -> tuple[MarketInfo, str, str]:
+    """``?market=`` (the storefront's links say where the visitor came from), else the
+    one remembered from such a link (a cookie: allauth's own redirects and e-mail
+    links carry no market), else where the visitor would be sent."""
+    for prefix in (request.GET.get("market", ""), request.COOKIES.get(ACCOUNT_MARKET_COOKIE, "")):
+        resolved = directory.resolve_prefix(prefix) if isinstance(prefix, str) and prefix else None
+        if resolved is not None:
+            request.account_market = prefix  # type: ignore[attr-defined]
+            return resolved
+    choice = choose_market(request, directory)
+    if choice is None:
+        raise Http404("No market is configured.")
+    return choice.market, choice.country, choice.language
+
+
+def _remember_account_market(request: HttpRequest, response: HttpResponse) -> None:
+    prefix = getattr(request, "account_market", "")
+    if prefix and request.COOKIES.get(ACCOUNT_MARKET_COOKIE) != prefix:
+        response.set_cookie(
+            ACCOUNT_MARKET_COOKIE,
+            prefix,
+            max_age=settings.MARKET_COOKIE_AGE,
+            samesite="Lax",
+            secure=not settings.DEBUG and getattr(settings, "SESSION_COOKIE_SECURE", False),
+            httponly=True,
+        )
 
 
 def _query(request: HttpRequest) -> str:

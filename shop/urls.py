@@ -15,6 +15,7 @@ urlpatterns = [
     path("market/", views.choose_market, name="choose-market"),
     path("robots.txt", views.robots_txt, name="robots-txt"),
     path("favicon.ico", views.favicon, name="favicon"),
+    path("payments/", include("payments.urls")),
     path("", include("storefront.urls")),
 ]
 

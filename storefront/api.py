@@ -299,7 +299,11 @@ class CheckoutIn(Schema):
 
 
 class NextActionOut(Schema):
-    kind: str = Field(description="`bank_transfer`, `pay_on_delivery`, `redirect` or `none`.")
+    kind: str = Field(
+        description="`bank_transfer`, `pay_on_delivery`, `card` (confirm the payment with "
+        "Stripe.js: `details` hold `publishable_key` and `client_secret`), `retry` (the card "
+        "processor was not reached: pay from the order's page), `redirect` or `none`."
+    )
     message: str
     details: dict[str, str]
     url: str

@@ -13,8 +13,9 @@ from django.core import signing
 from django.http import HttpRequest, HttpResponse
 from django.utils.crypto import constant_time_compare
 
-from orders.models import Cart
+from orders.models import Cart, Order
 from orders.selectors import cart_for_token
+from shop.selectors import market_directory
 
 CART_COOKIE = "kervan_cart"
 COUNT_COOKIE = "kervan_cart_count"
@@ -77,3 +78,20 @@ def order_access_key(number: str) -> str:
 
 def order_access_allowed(number: str, key: str) -> bool:
     return bool(key) and constant_time_compare(order_access_key(number), key)
+
+
+def order_page_path(order: Order) -> str:
+    """The order's page for whoever placed it (with its access key), in the storefront
+    of the order's market, language and (where the market serves it) shipping country."""
+    directory = market_directory()
+    market = next((m for m in directory.markets if m.id == order.market_id), directory.default)
+    if market is None:
+        return ""
+    country = order.shipping_country
+    if country not in market.countries:
+        country = market.default_country
+    language = order.language
+    if language not in market.languages:
+        language = market.default_language
+    prefix = market.prefix_for(language=language, country=country)
+    return f"/{prefix}/order/{order.number}/?key={order_access_key(order.number)}"

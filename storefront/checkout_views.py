@@ -35,9 +35,16 @@ from orders.errors import CartError, CheckoutError, NotEnoughStock, QuoteChanged
 from orders.models import Cart, Order, OrderStatus
 from orders.quote import cart_quote_at_offer_prices
 from orders.selectors import cart_line_count, cart_shipping_options, order_for_number
+from payments.gateways import NextAction
 from payments.models import Payment, PaymentStatus
 from payments.selectors import checkout_quote, order_payments, payment_methods_for
-from payments.services import cart_payment_method_set, checkout_complete
+from payments.services import (
+    PaymentError,
+    cart_payment_method_set,
+    checkout_complete,
+    payment_resume,
+    payment_sync,
+)
 from shop.context import MarketContext
 from shop.models import Market
 from storefront.address_form import (
@@ -462,8 +469,9 @@ def order_url(context: MarketContext, order: Order) -> str:
 
 @dataclass(frozen=True)
 class NextStep:
-    kind: str  # bank_transfer | pay_on_delivery | paid | cancelled | none
+    kind: str  # bank_transfer | pay_on_delivery | card | retry | paid | cancelled | none
     payment: Payment | None = None
+    action: NextAction | None = None
 
 
 def _next_step(order: Order, payments: list[Payment]) -> NextStep:
@@ -476,6 +484,10 @@ def _next_step(order: Order, payments: list[Payment]) -> NextStep:
         return NextStep("pay_on_delivery", waiting)
     if waiting is not None and waiting.gateway == "bank_transfer":
         return NextStep("bank_transfer", waiting)
+    if waiting is not None:
+        action = payment_resume(payment=waiting)
+        kind = action.kind if action.kind in {"card", "retry"} else "none"
+        return NextStep(kind, waiting, action)
     return NextStep("none", waiting)
 
 
@@ -484,7 +496,9 @@ def order_confirmation(request: HttpRequest, prefix: str, number: str) -> HttpRe
     """The placed order: status, totals and what the shopper does next.
 
     Opened only with the key in the link the shopper was sent to (an HMAC of
-    the number); order numbers alone are sequential and guessable.
+    the number); order numbers alone are sequential and guessable. Coming
+    back from paying by card (Stripe adds ``payment_intent``), the payment
+    is asked for at once rather than waiting for Stripe's notification.
     """
     context = _context(request)
     order = order_for_number(number)
@@ -492,13 +506,29 @@ def order_confirmation(request: HttpRequest, prefix: str, number: str) -> HttpRe
     if order is None or not isinstance(key, str) or not order_access_allowed(order.number, key):
         raise Http404(_("No such order."))
     payments = list(order_payments(order))
+    returned = request.GET.get("payment_intent", "")
+    for payment in payments:
+        if returned and payment.provider_id == returned:
+            try:
+                payment_sync(payment=payment, by="shopper")
+            except PaymentError as error:
+                messages.warning(request, error.message)
+            order = order_for_number(number) or order
+            payments = list(order_payments(order))
+            if order.paid_at is None and request.GET.get("redirect_status") == "failed":
+                messages.error(
+                    request, _("The payment did not go through. Please try another card.")
+                )
+    next_step = _next_step(order, payments)
     return render(
         request,
         "storefront/order.html",
         {
             "order": order,
             "lines": list(order.lines.all()),
-            "next_step": _next_step(order, payments),
+            "next_step": next_step,
+            "card": next_step.action.details if next_step.action else {},
+            "return_url": request.build_absolute_uri(order_url(context, order)),
             "seller": order.seller,
             "country": country_name(order.shipping_country, context.language),
             "noindex": True,

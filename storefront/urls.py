@@ -2,7 +2,7 @@
 
 from django.urls import include, path, re_path
 
-from storefront import checkout_views, sitemaps, views
+from storefront import accounts, checkout_views, sitemaps, views
 from storefront.api import api
 
 market_patterns = [
@@ -23,6 +23,9 @@ market_patterns = [
 ]
 
 urlpatterns = [
+    # Accounts: no market prefix; shown in the visitor's market (shop.middleware).
+    path("accounts/orders/", accounts.account_orders, name="account-orders"),
+    path("accounts/", include("allauth.urls")),
     path("api/storefront/v1/", api.urls),
     path("sitemap.xml", sitemaps.index, name="sitemap-index"),
     path("sitemap-<str:section>.xml", sitemaps.section, name="sitemap-section"),

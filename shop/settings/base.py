@@ -63,6 +63,8 @@ INSTALLED_APPS = [
     "payments",
     "invoicing",
     "storefront",
+    "allauth",
+    "allauth.account",
 ]
 
 MIDDLEWARE = [
@@ -76,6 +78,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "shop.middleware.MarketMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
 ]
 
 ROOT_URLCONF = "shop.urls"
@@ -129,6 +132,26 @@ SESSION_ENGINE = "django.contrib.sessions.backends.db"
 HEALTH_STATUS_TOKEN = env.str("HEALTH_STATUS_TOKEN", default="")
 # Beat runs shop.tasks.health_heartbeat this often; /healthz/status reports its age.
 HEALTH_HEARTBEAT_SECONDS = 60
+
+# Customer accounts (django-allauth): the e-mail address is the login, verified
+# before the first sign-in; pages under /accounts/ in the visitor's market.
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = env.str("ACCOUNT_DEFAULT_HTTP_PROTOCOL", default="https")
+# Rate limits are allauth's, kept in the cache (Redis): 5 failed sign-ins per
+# account in 5 minutes and 10 a minute per IP, 20 sign-ups a minute per IP,
+# password resets 5 a minute per address.
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/accounts/orders/"
+ACCOUNT_LOGOUT_REDIRECT_URL = "/"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -217,6 +240,23 @@ TAX_ENGINE = env.str("TAX_ENGINE", default="builtin")  # "builtin" or "stripe" (
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com")
 STRIPE_TAX_CODES = {"standard": "txcd_99999999"}  # tax class code → Stripe tax code
+# E-mail: EMAIL_URL as django-environ reads it: consolemail:// (default: printed),
+# filemail:///path/to/folder (one file per message), smtp+tls://user:password@host:587.
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Kervan <shop@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Where links in e-mails point (the storefront's public address).
+SITE_URL = env.str("SITE_URL", default="http://localhost:8000")
+
+# Card payments (payments.stripe_gateway): keys for sellers without their own in the admin.
+STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=20.0)
+STRIPE_NETWORK_RETRIES = env.int("STRIPE_NETWORK_RETRIES", default=2)
+# Seconds a webhook's signature timestamp may be old (Stripe's own default).
+STRIPE_WEBHOOK_TOLERANCE_SECONDS = env.int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", default=300)
+# After a declined card the order holds its stock this long for another try.
+CARD_RETRY_MINUTES = env.int("CARD_RETRY_MINUTES", default=15)
 VIES_CHECK_ENABLED = env.bool("VIES_CHECK_ENABLED", default=False)
 VIES_API_URL = env.str(
     "VIES_API_URL", default="https://ec.europa.eu/taxation_customs/vies/rest-api"

@@ -18,6 +18,7 @@ from payments.services import (
     PaymentError,
     order_payment_cancel,
     payment_confirm_received,
+    payment_open,
     payment_start,
 )
 from pricing.models import StockLevel
@@ -45,15 +46,15 @@ def placed(methods, *, market="eu", language="de", method="bank-transfer", **add
         minutes=methods[method].reservation_minutes,
         pays_on_delivery=gateway.pays_on_delivery,
     )
-    payment, action = payment_start(order=order, method=methods[method])
-    return order, payment, action
+    payment = payment_open(order=order, method=methods[method])
+    return order, payment, payment_start(payment=payment)
 
 
 def test_the_demo_setup_is_idempotent(methods):
     again = payments_demo_setup()
 
-    assert set(again) == set(methods) == {"bank-transfer", "cash-on-delivery"}
-    assert PaymentMethod.objects.count() == 2
+    assert set(again) == set(methods) == {"card", "bank-transfer", "cash-on-delivery"}
+    assert PaymentMethod.objects.count() == 3
     assert methods["bank-transfer"].reservation_minutes == 4320
 
 

@@ -243,3 +243,19 @@ def test_a_shopper_buys_through_the_api_while_redis_is_frozen(checkout_shop, pri
     # the work the order starts waits in the database for the worker
     assert OutboxEvent.objects.filter(order=order).exists()
     assert seconds < 10 * FAST_SECONDS
+
+
+def test_probes_that_fail_do_not_log_the_outage_again(private_redis, caplog):
+    # Given a dead cache server, and an invalidation missed meanwhile
+    private_redis.stop()
+    with caplog.at_level(logging.WARNING, logger="shop.cache"):
+        assert cache.get("a") is None
+        cache.delete("a")  # remembered for the replay
+        # When probes fail, with and without missed invalidations to replay
+        for _probe in range(2):
+            time.sleep(RETRY_AFTER + 0.1)
+            assert cache.get("a") is None
+
+    # Then the outage was logged once, and the circuit is still open
+    assert len([r for r in caplog.records if "unavailable" in r.getMessage()]) == 1
+    assert not cache.is_available
