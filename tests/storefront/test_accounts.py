@@ -4,6 +4,7 @@ orders, guest orders claimed by confirming their address, carts merged at sign-i
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -152,3 +153,28 @@ def test_signing_in_merges_the_earlier_cart_into_the_guest_cart(client):
         "KRV-MUG": 1,
     }
     assert not Cart.objects.filter(pk=earlier.pk).exists()
+
+
+def test_a_dealer_signed_in_sees_the_dealer_price_in_the_cart(client):
+    from pricing.models import PriceEntry
+    from shop.models import CustomerGroup
+
+    # Given a confirmed account the merchant put in the dealer group (admin → customers)
+    sign_up(client)
+    client.post(confirmation_link())
+    customer = Customer.objects.get(user__email="erika@example.com")
+    customer.group = CustomerGroup.objects.get(code="dealer")
+    customer.save()
+    client.post("/accounts/logout/")
+    guest, token = cart_create(market=Market.objects.get(code="eu"), language="de")
+    cart_line_add(cart=guest, sku="KRV-TEE-M", quantity=1)
+    client.cookies[CART_COOKIE] = f"{guest.pk}:{token}"
+    retail = client.get("/de-de/cart/").context["lines"][0][0].unit.gross
+
+    # When the dealer signs in
+    client.post("/accounts/login/", {"login": "erika@example.com", "password": PASSWORD})
+
+    # Then the cart shows the dealer list's price of KRV-TEE-M
+    dealer = PriceEntry.objects.get(price_list__code="eur-dealer", variant__sku="KRV-TEE-M").amount
+    shown = client.get("/de-de/cart/").context["lines"][0][0].unit.gross
+    assert retail == Decimal("29.90") and shown == dealer < retail
