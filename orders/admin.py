@@ -4,22 +4,9 @@ whose order page includes the payments)."""
 from __future__ import annotations
 
 from django.contrib import admin
-from django.http import HttpRequest
 
 from orders.models import Cart, OutboxEvent, StockReservation
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    """Rows written by services only; the admin shows them."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
+from shop.admin_mixins import ReadOnlyAdmin
 
 
 @admin.register(StockReservation)

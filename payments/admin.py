@@ -33,7 +33,7 @@ from payments.refunds import OrderBalance, RefundRequest, order_balance, order_r
 from payments.selectors import payment_methods_changed
 from payments.services import PaymentError, order_payment_cancel, payment_confirm_received
 from pricing.money import quantize
-from shop.admin_mixins import RetiresCachesAdmin
+from shop.admin_mixins import ReadOnlyAdmin, RetiresCachesAdmin
 
 
 @admin.register(PaymentMethod)
@@ -123,19 +123,13 @@ class StripeAccountAdmin(RetiresCachesAdmin):
 
 
 @admin.register(GatewayEvent)
-class GatewayEventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class GatewayEventAdmin(ReadOnlyAdmin):
     """What payment providers told the shop, and what it did: for support."""
 
     list_display = ("received_at", "gateway", "kind", "event_id", "outcome", "payment")
     list_filter = ("gateway", "kind")
     search_fields = ("event_id", "payment__provider_id", "payment__order__number")
     list_select_related = ("payment",)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 class ReadOnlyInline(admin.TabularInline):  # type: ignore[type-arg]

@@ -6,11 +6,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.contrib import admin
-from django.http import HttpRequest
 
 from pricing.admin import MarketPriceListInline, MarketStockPoolInline
 from pricing.selectors import pricing_config_changed
 from shop.admin import MarketAdmin
+from shop.admin_mixins import ReadOnlyAdmin
 from shop.models import Market
 from storefront.models import SentEmail
 
@@ -30,16 +30,10 @@ admin.site.register(Market, StorefrontMarketAdmin)
 
 
 @admin.register(SentEmail)
-class SentEmailAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class SentEmailAdmin(ReadOnlyAdmin):
     """Which order e-mails went out, and when: for support ("did they get the mail?")."""
 
     list_display = ("sent_at", "kind", "to", "subject", "language", "order")
     list_filter = ("kind", "language")
     search_fields = ("to", "order__number", "subject")
     list_select_related = ("order",)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
