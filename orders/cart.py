@@ -283,17 +283,9 @@ def address_errors(address: CheckoutAddress) -> tuple[dict[str, str], CheckoutAd
 
 
 def _country_rules(country: Country, values: dict[str, str], errors: dict[str, str]) -> None:
-    postal_code = values["postal_code"]
-    if "postal_code" not in errors:
-        if not postal_code and country.requires_postal_code:
-            errors["postal_code"] = gettext("A postal code is required for %(country)s.") % {
-                "country": country.name
-            }
-        elif postal_code and not country.is_valid_postal_code(postal_code):
-            example = country.postal_code_example.split(",")[0]
-            errors["postal_code"] = gettext(
-                "This is not a valid postal code for %(country)s (example: %(example)s)."
-            ) % {"country": country.name, "example": example}
+    postal_code_error = country.postal_code_error(values["postal_code"])
+    if postal_code_error and "postal_code" not in errors:
+        errors["postal_code"] = postal_code_error
     region = values["region"]
     if "region" in errors:
         return

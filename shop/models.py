@@ -87,6 +87,20 @@ class Country(models.Model):
             return True
         return re.fullmatch(self.postal_code_pattern, postal_code.strip().upper()) is not None
 
+    def postal_code_error(self, postal_code: str) -> str:
+        """What is wrong with ``postal_code`` here ("" when nothing is)."""
+        if not postal_code.strip():
+            if self.requires_postal_code:
+                return _("A postal code is required for %(country)s.") % {"country": self.name}
+            return ""
+        if not self.is_valid_postal_code(postal_code):
+            example = self.postal_code_example.split(",")[0]
+            return _("This is not a valid postal code for %(country)s (example: %(example)s).") % {
+                "country": self.name,
+                "example": example,
+            }
+        return ""
+
 
 class Region(models.Model):
     """A first-level subdivision (state, province, Land…) from ISO 3166-2."""
@@ -400,11 +414,14 @@ class Address(models.Model):
     customer = models.ForeignKey(
         Customer, on_delete=models.CASCADE, related_name="addresses", verbose_name=_("customer")
     )
-    full_name = models.CharField(_("full name"), max_length=150)
+    first_name = models.CharField(_("first name"), max_length=100)
+    last_name = models.CharField(_("last name"), max_length=100)
     company_name = models.CharField(_("company"), max_length=150, blank=True)
+    vat_number = models.CharField(_("VAT number"), max_length=40, blank=True)
     line1 = models.CharField(_("address line 1"), max_length=200)
     line2 = models.CharField(_("address line 2"), max_length=200, blank=True)
     city = models.CharField(_("city"), max_length=100)
+    district = models.CharField(_("district"), max_length=100, blank=True)
     postal_code = models.CharField(_("postal code"), max_length=20, blank=True)
     region = models.ForeignKey(
         Region, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("region")
@@ -413,6 +430,8 @@ class Address(models.Model):
     phone = models.CharField(_("phone"), max_length=40, blank=True)
     is_default_shipping = models.BooleanField(_("default shipping address"), default=False)
     is_default_billing = models.BooleanField(_("default billing address"), default=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         verbose_name = _("address")
@@ -433,22 +452,19 @@ class Address(models.Model):
     def __str__(self) -> str:
         return f"{self.full_name}, {self.line1}, {self.city}"
 
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
     def clean(self) -> None:
         if not self.country_id:
             return
         country = self.country
         errors: dict[str, str] = {}
-        postal_code = self.postal_code.strip().upper()
-        if not postal_code and country.requires_postal_code:
-            errors["postal_code"] = _("A postal code is required for %(country)s.") % {
-                "country": country.name
-            }
-        elif postal_code and not country.is_valid_postal_code(postal_code):
-            example = country.postal_code_example.split(",")[0]
-            errors["postal_code"] = _(
-                "This is not a valid postal code for %(country)s (example: %(example)s)."
-            ) % {"country": country.name, "example": example}
-        self.postal_code = postal_code
+        self.postal_code = self.postal_code.strip().upper()
+        postal_code_error = country.postal_code_error(self.postal_code)
+        if postal_code_error:
+            errors["postal_code"] = postal_code_error
         if self.region is not None and self.region.country_id != country.code:
             errors["region"] = _("This region is not in %(country)s.") % {"country": country.name}
         elif self.region is None and country.requires_region:

@@ -66,7 +66,8 @@ def customer():
 def address(customer, **fields):
     values = {
         "customer": customer,
-        "full_name": "Ayşe Yılmaz",
+        "first_name": "Ayşe",
+        "last_name": "Yılmaz",
         "line1": "Main Street 1",
         "city": "Berlin",
         "country_id": "DE",
