@@ -5,10 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from django.db.models import IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models import IntegerField, OuterRef, Prefetch, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
-from orders.models import Cart, Order, StockReservation, token_hash
+from orders.models import (
+    Cart,
+    Order,
+    OrderStatus,
+    Shipment,
+    ShipmentLine,
+    StockReservation,
+    token_hash,
+)
 from orders.quote import cart_quote_at_offer_prices, destination_of
 from pricing.models import StockLevel
 from shipping.selectors import shipping_options
@@ -18,6 +26,7 @@ if TYPE_CHECKING:
     from shipping.selectors import ShippingOption
 
 MAX_ID = 2**63 - 1
+SHIPPED_STATUSES = (OrderStatus.PARTIALLY_SHIPPED, OrderStatus.SHIPPED, OrderStatus.DELIVERED)
 
 
 def cart_for_token(cart_id: int, token: str) -> Cart | None:
@@ -76,6 +85,18 @@ def order_for_number(number: str) -> Order | None:
     if not clean or len(clean) > 20 or "\x00" in clean:
         return None
     return Order.objects.select_related("market", "seller").filter(number=clean).first()
+
+
+def order_shipments(order: Order) -> list[Shipment]:
+    """The order's parcels, oldest first, each with its lines (two queries in all;
+    none for an order that has not shipped)."""
+    if order.status not in SHIPPED_STATUSES:
+        return []
+    return list(
+        Shipment.objects.filter(order=order).prefetch_related(
+            Prefetch("lines", queryset=ShipmentLine.objects.select_related("order_line"))
+        )
+    )
 
 
 def order_reservations(order: Order) -> QuerySet[StockReservation]:

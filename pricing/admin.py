@@ -1,4 +1,4 @@
-"""Admin for price lists, prices, exchange rates, tax and stock.
+"""Admin for price lists, prices, exchange rates, tax and stock, and dealer applications.
 
 Also the catalogue's product and variant pages with their prices and stock:
 ``PricedProductAdmin`` and ``PricedVariantAdmin`` extend the catalogue's admin
@@ -14,12 +14,15 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db.models import Count, F, OuterRef, Prefetch, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 from django.template.loader import render_to_string
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext, ngettext
@@ -27,6 +30,11 @@ from django.utils.translation import gettext_lazy as _
 
 from catalog.admin import ProductAdmin, SharedChoicesFormSet, TaxClassAdmin, VariantAdmin
 from catalog.models import Product, TaxClass, Variant
+from pricing.dealers import (
+    DealerApplicationError,
+    dealer_application_approve,
+    dealer_application_reject,
+)
 from pricing.derivation import RebuildReport, price_list_rebuild
 from pricing.models import (
     ExchangeRate,
@@ -53,6 +61,7 @@ from pricing.services import (
 )
 from pricing.tax import missing_tax_rates
 from shop.admin_mixins import RetiresCachesAdmin
+from shop.models import DealerApplication
 
 PRICE_FIELDS = ("amount", "compare_at_amount", "sale_amount", "sale_starts_at", "sale_ends_at")
 UNITS_ADDED_BY_ACTION = 10
@@ -737,3 +746,175 @@ admin.site.unregister(Variant)
 admin.site.register(Variant, PricedVariantAdmin)
 admin.site.unregister(TaxClass)
 admin.site.register(TaxClass, TaxClassWithRatesAdmin)
+
+
+# Dealer applications
+
+
+class DealerRejectionForm(forms.Form):
+    note = forms.CharField(
+        label=_("Reason"),
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
+        max_length=2000,
+        help_text=_("The customer reads it in the e-mail and on their dealer page."),
+    )
+
+
+@admin.register(DealerApplication)
+class DealerApplicationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Applications are made in the storefront and decided here by the actions."""
+
+    list_display = [
+        "company_name",
+        "status",
+        "country",
+        "vat_or_tax_number",
+        "vat_check_message",
+        "market",
+        "resulting_group",
+        "created_at",
+    ]
+    list_filter = ["status", "market", ("country", admin.RelatedOnlyFieldListFilter)]
+    search_fields = [
+        "company_name",
+        "vat_number",
+        "tax_number",
+        "customer__user__email",
+        "customer__user__last_name",
+    ]
+    list_select_related = ["country", "market__dealer_group", "group"]
+    date_hierarchy = "created_at"
+    actions = ["approve", "reject"]
+    fieldsets = [
+        (
+            _("Applicant"),
+            {
+                "fields": [
+                    "customer",
+                    "email",
+                    "company_name",
+                    "country",
+                    "vat_number",
+                    "vat_check_message",
+                    "tax_number",
+                    "phone",
+                    "message",
+                    "market",
+                    "created_at",
+                ]
+            },
+        ),
+        (
+            _("Decision"),
+            {
+                "fields": [
+                    "status",
+                    "resulting_group",
+                    "decided_at",
+                    "decided_by",
+                    "decision_note",
+                    "decision_emailed_at",
+                ]
+            },
+        ),
+    ]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        # What the customer sent stays as sent; decisions go through the actions.
+        names = [field.name for field in DealerApplication._meta.fields]
+        return ["email", "resulting_group", *names]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.display(description=_("e-mail"), ordering="customer__user__email")
+    def email(self, application: DealerApplication) -> str:
+        return application.customer.user.email
+
+    @admin.display(description=_("VAT or tax number"))
+    def vat_or_tax_number(self, application: DealerApplication) -> str:
+        return application.vat_number or application.tax_number
+
+    @admin.display(description=_("group"))
+    def resulting_group(self, application: DealerApplication) -> str:
+        """The group the dealer joined, or the one approving would put them in."""
+        if application.status == DealerApplication.Status.APPROVED:
+            return str(application.group or "—")
+        if application.status == DealerApplication.Status.REJECTED:
+            return "—"
+        group = application.market.dealer_group
+        if group is None:
+            return gettext("none: the market has no dealer group")
+        return gettext("%(group)s, when approved") % {"group": group}
+
+    @admin.action(description=_("Approve: the customers get dealer prices"), permissions=["change"])
+    def approve(self, request: HttpRequest, queryset: QuerySet[DealerApplication]) -> None:
+        done = 0
+        for application in queryset.order_by("pk"):
+            try:
+                dealer_application_approve(application=application, by=_staff(request))
+            except DealerApplicationError as error:
+                self.message_user(
+                    request, f"{application.company_name}: {error.message}", messages.ERROR
+                )
+            else:
+                done += 1
+        if done:
+            self.message_user(
+                request,
+                ngettext(
+                    "%d application approved; the customer is e-mailed.",
+                    "%d applications approved; the customers are e-mailed.",
+                    done,
+                )
+                % done,
+                messages.SUCCESS,
+            )
+
+    @admin.action(description=_("Reject (asks for the reason)"), permissions=["change"])
+    def reject(
+        self, request: HttpRequest, queryset: QuerySet[DealerApplication]
+    ) -> TemplateResponse | None:
+        """First shows the selected applications with a field for the reason; the
+        form posts back to this action with ``confirmed``."""
+        form = DealerRejectionForm(request.POST if "confirmed" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            done = 0
+            for application in queryset.order_by("pk"):
+                try:
+                    dealer_application_reject(
+                        application=application, by=_staff(request), note=form.cleaned_data["note"]
+                    )
+                except DealerApplicationError as error:
+                    self.message_user(
+                        request, f"{application.company_name}: {error.message}", messages.ERROR
+                    )
+                else:
+                    done += 1
+            if done:
+                self.message_user(
+                    request,
+                    ngettext(
+                        "%d application rejected; the customer is e-mailed the reason.",
+                        "%d applications rejected; the customers are e-mailed the reason.",
+                        done,
+                    )
+                    % done,
+                    messages.SUCCESS,
+                )
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Reject dealer applications"),
+            "applications": queryset.select_related("country", "customer__user").order_by("pk"),
+            "form": form,
+            "opts": self.model._meta,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/pricing/dealer_application_reject.html", context)
+
+
+def _staff(request: HttpRequest) -> AbstractBaseUser | None:
+    """The signed-in merchant who decides (admin views are for signed-in staff only)."""
+    user = request.user
+    return user if isinstance(user, AbstractBaseUser) else None

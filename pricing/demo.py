@@ -273,6 +273,8 @@ def pricing_demo_setup() -> dict[str, PriceList]:
     market_price_list_assign(
         market_id=markets["eu"].pk, price_list=lists["eur-dealer"], customer_group_id=dealer.pk
     )
+    # Approved dealer applications in Europe join this group.
+    Market.objects.filter(pk=markets["eu"].pk).update(dealer_group=dealer)
     return lists
 
 

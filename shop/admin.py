@@ -82,7 +82,7 @@ class MarketAdmin(RetiresCachesAdmin):
     ]
     list_filter = ["is_active", "prices_include_tax", "currency"]
     search_fields = ["name", "code"]
-    autocomplete_fields = ["default_country", "seller"]
+    autocomplete_fields = ["default_country", "seller", "dealer_group"]
     list_select_related = ["seller"]
     inlines = [MarketCountryInline]
     fieldsets = [
@@ -92,6 +92,7 @@ class MarketAdmin(RetiresCachesAdmin):
             {"fields": ["currency", "prices_include_tax", "default_language", "other_languages"]},
         ),
         (_("Countries"), {"fields": ["default_country"]}),
+        (_("Dealers"), {"fields": ["dealer_group"]}),
     ]
 
     def caches_retire(self, objects: Sequence[Any]) -> None:

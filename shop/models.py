@@ -277,6 +277,18 @@ class Market(models.Model):
         help_text=_("Used for visitors from countries no market serves, and for crawlers."),
     )
     position = models.PositiveSmallIntegerField(_("position"), default=0)
+    dealer_group = models.ForeignKey(
+        "CustomerGroup",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("dealer group"),
+        help_text=_(
+            "Which group approved dealers of this market join; "
+            "its price list in this market gives the dealer prices."
+        ),
+    )
 
     class Meta:
         verbose_name = _("market")
@@ -471,3 +483,105 @@ class Address(models.Model):
             errors["region"] = _("Choose a region for %(country)s.") % {"country": country.name}
         if errors:
             raise ValidationError(errors)
+
+
+class DealerApplication(models.Model):
+    """A customer's request for a dealer account, decided by the merchant.
+
+    Written by ``pricing.dealers`` only: it checks the VAT number and moves an
+    approved customer into the market's dealer group.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("pending")
+        APPROVED = "approved", _("approved")
+        REJECTED = "rejected", _("rejected")
+
+    customer = models.ForeignKey(
+        Customer,
+        on_delete=models.CASCADE,
+        related_name="dealer_applications",
+        verbose_name=_("customer"),
+    )
+    market = models.ForeignKey(
+        Market,
+        on_delete=models.PROTECT,
+        related_name="dealer_applications",
+        verbose_name=_("market"),
+        help_text=_("Where the customer applied; its dealer group is the one they join."),
+    )
+    company_name = models.CharField(_("company"), max_length=150)
+    vat_number = models.CharField(
+        _("VAT number"),
+        max_length=40,
+        blank=True,
+        help_text=_("As checked (normalised). Empty outside the EU when a tax number is given."),
+    )
+    tax_number = models.CharField(
+        _("tax number"), max_length=40, blank=True, help_text=_("Local tax or trade number.")
+    )
+    country = models.ForeignKey(
+        Country, on_delete=models.PROTECT, related_name="+", verbose_name=_("country")
+    )
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    message = models.TextField(_("message"), blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    vat_check_message = models.CharField(
+        _("VAT check"),
+        max_length=300,
+        blank=True,
+        help_text=_("What the VAT number check said when the customer applied."),
+    )
+    group = models.ForeignKey(
+        CustomerGroup,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("group joined"),
+    )
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    decision_note = models.TextField(
+        _("reason for rejection"), blank=True, help_text=_("The customer reads it.")
+    )
+    decision_emailed_at = models.DateTimeField(_("decision e-mailed"), null=True, blank=True)
+    created_at = models.DateTimeField(_("applied"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("dealer application")
+        verbose_name_plural = _("dealer applications")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "created_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer"],
+                condition=Q(status="pending"),
+                name="one_pending_dealer_application",
+                violation_error_message=_("This customer already has a pending application."),
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "approved", "rejected"]),
+                name="dealer_application_status_known",
+            ),
+            models.CheckConstraint(
+                condition=~Q(vat_number="") | ~Q(tax_number=""),
+                name="dealer_application_has_vat_or_tax_number",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="pending") | Q(decided_at__isnull=False),
+                name="dealer_application_decision_dated",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.company_name} ({self.get_status_display()})"

@@ -15,18 +15,34 @@ from typing import Any
 
 from allauth.account.models import EmailAddress
 from allauth.account.signals import email_confirmed, user_signed_up
+from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.signals import user_logged_in
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
 
+from orders.address_book import (
+    AddressBookError,
+    address_book,
+    address_book_default_set,
+    address_book_delete,
+    address_book_entry,
+    address_book_save,
+    address_values,
+)
 from orders.cart import cart_merge
-from orders.models import Cart, Order
-from shop.models import Customer
+from orders.models import Cart, Order, OrderStatus
+from orders.selectors import order_shipments
+from shop.models import Address, Customer
+from storefront.address_form import address_form, address_from_values, country_name
+from storefront.address_form import address_values as posted_address_values
 from storefront.cart_cookies import order_page_path, request_cart
 
 logger = logging.getLogger(__name__)
@@ -90,11 +106,15 @@ def accounts_connect() -> None:
     user_logged_in.connect(_on_logged_in, dispatch_uid="storefront.logged_in")
 
 
+def _language(request: HttpRequest) -> str:
+    return getattr(request, "LANGUAGE_CODE", "") or settings.LANGUAGE_CODE
+
+
 @never_cache
 @login_required
 def account_orders(request: HttpRequest) -> HttpResponse:
     """The customer's orders, newest first, each linking to its page."""
-    customer = customer_of(request.user, getattr(request, "LANGUAGE_CODE", ""))
+    customer = customer_of(request.user, _language(request))
     orders = list(
         Order.objects.filter(customer=customer)
         .select_related("market")
@@ -103,5 +123,170 @@ def account_orders(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "storefront/account_orders.html",
-        {"orders": [(order, order_page_path(order)) for order in orders], "noindex": True},
+        {"orders": orders, "section": "orders", "noindex": True},
+    )
+
+
+@never_cache
+@login_required
+def account_order(request: HttpRequest, number: str) -> HttpResponse:
+    """One of the customer's orders: status, items, parcels with tracking, totals."""
+    customer = customer_of(request.user, _language(request))
+    order = (
+        Order.objects.select_related("seller", "market")
+        .filter(customer=customer, number=number.strip().upper()[:20])
+        .first()
+    )
+    if order is None:
+        raise Http404(_("No such order in your account."))
+    labels = dict(OrderStatus.choices)
+    return render(
+        request,
+        "storefront/account_order.html",
+        {
+            "order": order,
+            "lines": list(order.lines.all()),
+            "shipments": order_shipments(order),
+            "history": [
+                (change.at, labels.get(change.to_status, change.to_status))
+                for change in order.status_changes.all()
+            ],
+            "seller": order.seller,
+            "country": country_name(order.shipping_country, _language(request)),
+            "order_page": order_page_path(order),
+            "section": "orders",
+            "noindex": True,
+        },
+    )
+
+
+# --- Address book -------------------------------------------------------------------------------
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_addresses(request: HttpRequest) -> HttpResponse:
+    """Saved addresses; a post makes one the default (``default``) or deletes it (``delete``)."""
+    customer = customer_of(request.user, _language(request))
+    if request.method == "POST":
+        action = "delete" if "delete" in request.POST else "default"
+        address = address_book_entry(customer, request.POST.get(action, ""))
+        if address is None:
+            messages.error(request, _("This address is not in your address book."))
+        elif action == "delete":
+            address_book_delete(customer=customer, address=address)
+            messages.success(request, _("The address is deleted."))
+        else:
+            address_book_default_set(customer=customer, address=address)
+            messages.success(request, _("The checkout now starts from this address."))
+        return redirect("account-addresses")
+    language = _language(request)
+    return render(
+        request,
+        "storefront/account_addresses.html",
+        {
+            "addresses": [
+                (address, country_name(address.country_id, language, address.country.name))
+                for address in address_book(customer)
+            ],
+            "section": "addresses",
+            "noindex": True,
+        },
+    )
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_address_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    """Add an address, or change address ``pk``; the form follows the chosen country."""
+    customer = customer_of(request.user, _language(request))
+    address: Address | None = None
+    if pk is not None:
+        address = address_book_entry(customer, pk)
+        if address is None:
+            raise Http404(_("This address is not in your address book."))
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        values = posted_address_values(request.POST)
+        if "refresh" not in request.POST:
+            try:
+                address_book_save(
+                    customer=customer,
+                    values=address_from_values(values),
+                    address=address,
+                    default=request.POST.get("default") == "on",
+                )
+            except AddressBookError as error:
+                errors = error.errors or {"__all__": error.message}
+            else:
+                messages.success(request, _("The address is saved."))
+                return redirect("account-addresses")
+    elif address is not None:
+        values = {**vars(address_values(address, email="")), "email": ""}
+        values["company"] = address.company_name
+    else:
+        values = {"country": request.GET.get("country", "")[:2]}
+    market_context = getattr(request, "market_context", None)
+    form = address_form(
+        values=values,
+        language=_language(request),
+        default_country=market_context.country if market_context else "",
+        errors=errors,
+        contact=False,
+    )
+    return render(
+        request,
+        "storefront/account_address_form.html",
+        {
+            "form": form,
+            "address": address,
+            "is_default": address.is_default_shipping if address else False,
+            "section": "addresses",
+            "noindex": True,
+        },
+    )
+
+
+# --- Profile ------------------------------------------------------------------------------------
+
+
+class ProfileForm(forms.Form):
+    first_name = forms.CharField(label=gettext_lazy("First name"), max_length=150, required=False)
+    last_name = forms.CharField(label=gettext_lazy("Last name"), max_length=150, required=False)
+    phone = forms.CharField(label=gettext_lazy("Phone"), max_length=40, required=False)
+    preferred_language = forms.ChoiceField(
+        label=gettext_lazy("Language of our e-mails"), choices=settings.LANGUAGES
+    )
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_profile(request: HttpRequest) -> HttpResponse:
+    """Name, phone and the language of e-mails; the e-mail and password have allauth's pages."""
+    user: Any = request.user  # signed in (login_required)
+    customer = customer_of(user, _language(request))
+    initial = {
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "phone": customer.phone,
+        "preferred_language": customer.preferred_language or _language(request),
+    }
+    form = ProfileForm(request.POST if request.method == "POST" else None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            user.first_name = form.cleaned_data["first_name"].strip()
+            user.last_name = form.cleaned_data["last_name"].strip()
+            user.save(update_fields=["first_name", "last_name"])
+            customer.phone = form.cleaned_data["phone"].strip()
+            customer.preferred_language = form.cleaned_data["preferred_language"]
+            customer.save(update_fields=["phone", "preferred_language"])
+        messages.success(request, _("Your profile is saved."))
+        return redirect("account-profile")
+    return render(
+        request,
+        "storefront/account_profile.html",
+        {"form": form, "customer": customer, "section": "profile", "noindex": True},
     )

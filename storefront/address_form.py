@@ -8,6 +8,7 @@ district for Türkiye. The fields only collect text; every rule is checked by
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -72,9 +73,24 @@ def _territories(language: str) -> dict[str, str]:
         return {}
 
 
+def name_order(name: str) -> str:
+    """A sort key that puts "Österreich" beside "Oman", not after "Zypern"."""
+    return unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().casefold()
+
+
 def country_name(code: str, language: str, fallback: str = "") -> str:
     """The country's name in the shopper's language (CLDR), else ``fallback``."""
     return _territories(language).get(code) or fallback or code
+
+
+def country_choices(language: str) -> list[tuple[str, str]]:
+    """The countries the shop delivers to, named in ``language`` and in its order."""
+    codes = deliverable_countries()
+    names = dict(Country.objects.filter(code__in=codes).values_list("code", "name"))
+    return sorted(
+        ((code, country_name(code, language, names.get(code, ""))) for code in codes),
+        key=lambda choice: name_order(choice[1]),
+    )
 
 
 def address_values(data: object) -> dict[str, str]:
@@ -114,15 +130,15 @@ def address_form(
     language: str,
     default_country: str,
     errors: dict[str, str] | None = None,
+    contact: bool = True,
 ) -> AddressForm:
-    """The form for ``values`` (the country chosen there, else ``default_country``)."""
+    """The form for ``values`` (the country chosen there, else ``default_country``).
+
+    ``contact`` adds the e-mail address (the checkout's; a saved address has none).
+    """
     errors = dict(errors or {})
-    codes = deliverable_countries()
-    names = dict(Country.objects.filter(code__in=codes).values_list("code", "name"))
-    choices = sorted(
-        ((code, country_name(code, language, names.get(code, ""))) for code in codes),
-        key=lambda choice: choice[1],
-    )
+    choices = country_choices(language)
+    codes = [code for code, _name in choices]
     chosen = (values.get("country") or "").strip().upper()
     if chosen not in codes:
         chosen = default_country if default_country in codes else (codes[0] if codes else "")
@@ -199,8 +215,9 @@ def address_form(
                 help=_("Required in cities we deliver to by district, such as Istanbul."),
             )
         )
+    if contact:
+        fields.append(make("email", _("E-mail"), kind="email", required=True, autocomplete="email"))
     fields += [
-        make("email", _("E-mail"), kind="email", required=True, autocomplete="email"),
         make("phone", _("Phone (optional)"), kind="tel", autocomplete="tel"),
         make(
             "vat_number",

@@ -23,6 +23,14 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
+from orders.address_book import (
+    AddressBookError,
+    address_book,
+    address_book_default,
+    address_book_entry,
+    address_book_save,
+)
+from orders.address_book import address_values as address_values_of
 from orders.cart import (
     cart_create,
     cart_line_add,
@@ -34,7 +42,12 @@ from orders.cart import (
 from orders.errors import CartError, CheckoutError, NotEnoughStock, QuoteChanged
 from orders.models import Cart, Order, OrderStatus
 from orders.quote import cart_quote_at_offer_prices
-from orders.selectors import cart_line_count, cart_shipping_options, order_for_number
+from orders.selectors import (
+    cart_line_count,
+    cart_shipping_options,
+    order_for_number,
+    order_shipments,
+)
 from payments.gateways import NextAction
 from payments.models import Payment, PaymentStatus
 from payments.selectors import checkout_quote, order_payments, payment_methods_for
@@ -46,7 +59,8 @@ from payments.services import (
     payment_sync,
 )
 from shop.context import MarketContext
-from shop.models import Market
+from shop.models import Customer, Market
+from storefront.accounts import customer_of
 from storefront.address_form import (
     address_form,
     address_from_values,
@@ -128,7 +142,11 @@ def cart_add(request: HttpRequest, prefix: str) -> HttpResponse:
         with transaction.atomic():
             if cart is None:
                 market = Market.objects.get(pk=context.market.id)
-                cart, token = cart_create(market=market, language=context.language)
+                cart, token = cart_create(
+                    market=market,
+                    language=context.language,
+                    customer=_signed_in_customer(request, context),
+                )
             line = cart_line_add(
                 cart=cart,
                 sku=request.POST.get("sku", ""),
@@ -286,9 +304,17 @@ def checkout_address(request: HttpRequest, prefix: str) -> HttpResponse:
     if isinstance(cart, HttpResponse):
         return cart
     default_country = cart.country_id or context.country
+    customer = _signed_in_customer(request, context)
     errors: dict[str, str] = {}
     if request.method == "POST":
         values = address_values(request.POST)
+        saved = (
+            address_book_entry(customer, request.POST["saved_address"])
+            if customer is not None and "saved_address" in request.POST
+            else None
+        )
+        if saved is not None:
+            values = {**vars(address_values_of(saved, email=cart.email or _email(request)))}
         if "refresh" not in request.POST:
             try:
                 repricing = cart_shipping_address_set(
@@ -299,15 +325,67 @@ def checkout_address(request: HttpRequest, prefix: str) -> HttpResponse:
             else:
                 if repricing.repriced:
                     messages.warning(request, repricing.message)
+                if customer is not None and saved is None and "save_address" in request.POST:
+                    _remember_address(request, customer, values)
                 return redirect(context.url("/checkout/shipping/"))
     else:
         values = cart_address_values(cart)
+        if customer is not None and not cart.has_address:
+            values = _customer_values(request, customer, values)
         if "country" in request.GET:
             values["country"] = request.GET.get("country", "")[:2]
     form = address_form(
         values=values, language=context.language, default_country=default_country, errors=errors
     )
-    return _step(request, "storefront/checkout_address.html", "address", {"form": form})
+    book = address_book(customer) if customer is not None else []
+    return _step(
+        request,
+        "storefront/checkout_address.html",
+        "address",
+        {
+            "form": form,
+            "saved_addresses": [
+                (address, country_name(address.country_id, context.language)) for address in book
+            ],
+            "can_save": customer is not None,
+        },
+    )
+
+
+def _signed_in_customer(request: HttpRequest, context: MarketContext) -> Customer | None:
+    if not request.user.is_authenticated:
+        return None
+    return customer_of(request.user, context.language)
+
+
+def _customer_values(
+    request: HttpRequest, customer: Customer, values: dict[str, str]
+) -> dict[str, str]:
+    """A signed-in customer's first checkout form: the default address, the account's
+    e-mail and, for a business customer, the company and its checked VAT number."""
+    default = address_book_default(customer)
+    if default is not None:
+        values = {**vars(address_values_of(default, email=""))}
+    values["email"] = _email(request)
+    if customer.group_id and customer.tax_number and not values.get("vat_number"):
+        values["vat_number"] = customer.tax_number
+        values["company"] = values.get("company") or customer.company_name
+    return values
+
+
+def _email(request: HttpRequest) -> str:
+    return getattr(request.user, "email", "") or ""
+
+
+def _remember_address(request: HttpRequest, customer: Customer, values: dict[str, str]) -> None:
+    """Save the checkout's address in the customer's book; a failure only warns."""
+    try:
+        address_book_save(customer=customer, values=address_from_values(values))
+    except AddressBookError as error:
+        messages.warning(
+            request,
+            _("The address was not saved in your account: %(reason)s") % {"reason": error.message},
+        )
 
 
 def _days(days_min: int, days_max: int) -> str:
@@ -526,6 +604,7 @@ def order_confirmation(request: HttpRequest, prefix: str, number: str) -> HttpRe
         {
             "order": order,
             "lines": list(order.lines.all()),
+            "shipments": order_shipments(order),
             "next_step": next_step,
             "card": next_step.action.details if next_step.action else {},
             "return_url": request.build_absolute_uri(order_url(context, order)),

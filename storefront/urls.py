@@ -2,7 +2,7 @@
 
 from django.urls import include, path, re_path
 
-from storefront import accounts, checkout_views, sitemaps, views
+from storefront import accounts, checkout_views, dealer_views, sitemaps, views
 from storefront.api import api
 
 market_patterns = [
@@ -25,6 +25,12 @@ market_patterns = [
 urlpatterns = [
     # Accounts: no market prefix; shown in the visitor's market (shop.middleware).
     path("accounts/orders/", accounts.account_orders, name="account-orders"),
+    path("accounts/orders/<str:number>/", accounts.account_order, name="account-order"),
+    path("accounts/addresses/", accounts.account_addresses, name="account-addresses"),
+    path("accounts/addresses/new/", accounts.account_address_edit, name="account-address-new"),
+    path("accounts/addresses/<int:pk>/", accounts.account_address_edit, name="account-address"),
+    path("accounts/profile/", accounts.account_profile, name="account-profile"),
+    path("accounts/dealer/", dealer_views.dealer_application, name="account-dealer"),
     path("accounts/", include("allauth.urls")),
     path("api/storefront/v1/", api.urls),
     path("sitemap.xml", sitemaps.index, name="sitemap-index"),

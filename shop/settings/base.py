@@ -145,6 +145,7 @@ ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
+ACCOUNT_ADAPTER = "storefront.account_adapter.AccountAdapter"
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = env.str("ACCOUNT_DEFAULT_HTTP_PROTOCOL", default="https")
 # Rate limits are allauth's, kept in the cache (Redis): 5 failed sign-ins per
 # account in 5 minutes and 10 a minute per IP, 20 sign-ups a minute per IP,
@@ -245,7 +246,8 @@ STRIPE_TAX_CODES = {"standard": "txcd_99999999"}  # tax class code → Stripe ta
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Kervan <shop@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
-# Where links in e-mails point (the storefront's public address).
+# The shop's name in e-mails; where links in e-mails point (the storefront's address).
+SHOP_NAME = env.str("SHOP_NAME", default="Kervan")
 SITE_URL = env.str("SITE_URL", default="http://localhost:8000")
 
 # Card payments (payments.stripe_gateway): keys for sellers without their own in the admin.

@@ -7,12 +7,19 @@ from decimal import Decimal
 from typing import Any
 
 from django import template
+from django.conf import settings
 from django.utils.html import json_script
 from django.utils.safestring import SafeString
 
 from shop.formatting import format_money
 
 register = template.Library()
+
+
+@register.simple_tag
+def shop_name() -> str:
+    """The shop's name (``SHOP_NAME``), for e-mails and page titles."""
+    return str(settings.SHOP_NAME)
 
 
 @register.simple_tag(takes_context=True)

@@ -4,17 +4,21 @@ orders, guest orders claimed by confirming their address, carts merged at sign-i
 from __future__ import annotations
 
 import re
+import smtplib
 from decimal import Decimal
+from unittest.mock import patch
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core import mail
+from django.core.mail.backends.base import BaseEmailBackend
 
 from orders.cart import cart_create, cart_line_add
 from orders.models import Cart, Order
 from payments.services import checkout_complete
 from shop.models import Customer, Market
 from storefront.cart_cookies import CART_COOKIE
+from storefront.tasks import account_email_send
 from tests.payments.helpers import BERLIN, cart_of, shipped
 
 pytestmark = pytest.mark.usefixtures("checkout_shop")
@@ -119,7 +123,7 @@ def test_confirming_the_email_claims_the_guest_orders_placed_with_it(client):
     html = page.content.decode()
     assert page.status_code == 200
     assert mine.number in html and other.number not in html
-    assert f"/de-de/order/{mine.number}/?key=" in html
+    assert f'href="/accounts/orders/{mine.number}/"' in html
     assert Order.objects.get(pk=other.pk).customer_id is None
 
 
@@ -178,3 +182,41 @@ def test_a_dealer_signed_in_sees_the_dealer_price_in_the_cart(client):
     dealer = PriceEntry.objects.get(price_list__code="eur-dealer", variant__sku="KRV-TEE-M").amount
     shown = client.get("/de-de/cart/").context["lines"][0][0].unit.gross
     assert retail == Decimal("29.90") and shown == dealer < retail
+
+
+def test_account_e_mails_are_branded_with_an_html_part_in_the_page_language(client):
+    sign_up(client)
+
+    (message,) = mail.outbox
+    html = {kind: content for content, kind in message.alternatives}["text/html"]
+    assert message.subject.startswith("Kervan · ")
+    assert "E-Mail" in message.subject  # allauth's own German wording
+    assert "testserver" not in message.body.split("\n")[0]  # "Hallo von Kervan!"
+    assert "Kervan" in message.body.split("\n")[0]
+    assert '<html lang="de">' in html and ">Kervan</td>" in html
+    assert '<a href="https://testserver/accounts/confirm-email/' in html
+
+
+class RefusingMailServer(BaseEmailBackend):
+    def send_messages(self, email_messages):
+        raise smtplib.SMTPServerDisconnected("mail server down")
+
+
+def test_a_mail_server_outage_does_not_stop_the_sign_up_and_the_mail_is_sent_later(
+    client, settings
+):
+    settings.EMAIL_BACKEND = f"{__name__}.RefusingMailServer"
+    queued = []
+    with patch.object(
+        account_email_send, "apply_async", side_effect=lambda **kw: queued.append(kw)
+    ):
+        response = sign_up(client)
+
+    assert response.status_code == 302 and get_user_model().objects.filter(
+        email="erika@example.com"
+    )
+    (call,) = queued
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    account_email_send.apply(args=call["args"]).get()
+    (message,) = mail.outbox
+    assert message.to == ["erika@example.com"] and "/accounts/confirm-email/" in message.body
