@@ -273,12 +273,20 @@ class OrderAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             return ""
         ship = reverse("admin:payments_order_ship", args=[order.pk])
         refund = reverse("admin:payments_order_refund", args=[order.pk])
+        # Invoicing's pages, by URL name (invoicing sits beside payments, not below it)
+        invoices = f"{reverse('admin:invoicing_invoice_changelist')}?q={order.number}"
+        issue = f"{reverse('admin:invoicing_invoice_issue')}?order={order.number}"
         return format_html(
+            '<a class="button" href="{}">{}</a> <a class="button" href="{}">{}</a> '
             '<a class="button" href="{}">{}</a> <a class="button" href="{}">{}</a>',
             ship,
             gettext("Create a shipment"),
             refund,
             gettext("Refund"),
+            invoices,
+            gettext("Invoices"),
+            issue,
+            gettext("Issue an invoice or a proforma"),
         )
 
     @admin.display(description=_("balance"))

@@ -186,7 +186,15 @@ def order_refund(*, order: Order, request: RefundRequest, key: str, by: str) -> 
         outbox_write(
             kind="order.refunded",
             order=order,
-            payload={"number": order.number, "refund": refund.pk, "amount": str(total)},
+            payload={
+                "number": order.number,
+                "refund": refund.pk,
+                "amount": str(total),
+                # What was refunded, for the credit note: [line id, units, gross]
+                "lines": [[line.pk, units, str(amount)] for line, units, amount in lines],
+                "shipping": str(shipping),
+                "other": str(extra),
+            },
         )
     return refund
 

@@ -287,6 +287,8 @@ def vat_number_check(number: str, *, country: str = "") -> VatCheck:
                 gettext("VAT numbers of %(country)s cannot be checked here.")
                 % {"country": _country(number_country)},
             )
+    if module is not eu_vat and not module.is_valid(compact) and module.is_valid(compact[2:]):
+        compact = compact[2:]  # a national number (Türkiye's VKN) has no country prefix
     try:
         normalised = module.validate(compact)
     except InvalidChecksum:

@@ -1,4 +1,5 @@
-"""Background jobs of the core: beat's heartbeat for /healthz/status."""
+"""Background jobs of the core: beat's heartbeat for /healthz/status; the retry policy
+of tasks that talk to other servers."""
 
 from __future__ import annotations
 
@@ -8,6 +9,25 @@ from celery import shared_task
 from celery.signals import task_postrun
 
 from shop.health import heartbeat_record, scheduled_task_names, task_run_record
+
+RETRIES = 12  # with backoff from 30 s up to an hour: about a day in all
+
+
+def retrying_task(*errors: type[BaseException], bind: bool = False, time_limit: int = 120) -> Any:
+    """``shared_task`` for work another server must accept (a mail server, an
+    e-invoice provider): acknowledged late, retried on ``errors`` with
+    exponential backoff and jitter."""
+    options: dict[str, Any] = {"bind": bind}  # one call for both of shared_task's overloads
+    return shared_task(
+        **options,
+        acks_late=True,
+        autoretry_for=errors,
+        retry_backoff=30,
+        retry_backoff_max=60 * 60,
+        retry_jitter=True,
+        max_retries=RETRIES,
+        time_limit=time_limit,
+    )
 
 
 @shared_task(ignore_result=True)

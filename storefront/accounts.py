@@ -28,6 +28,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from invoicing.pdf import document_filename, invoice_pdf
+from invoicing.selectors import customer_documents
 from orders.address_book import (
     AddressBookError,
     address_book,
@@ -154,10 +156,25 @@ def account_order(request: HttpRequest, number: str) -> HttpResponse:
             "seller": order.seller,
             "country": country_name(order.shipping_country, _language(request)),
             "order_page": order_page_path(order),
+            "documents": list(customer_documents(order)),
             "section": "orders",
             "noindex": True,
         },
     )
+
+
+@never_cache
+@login_required
+def account_document(request: HttpRequest, number: str, pk: int) -> HttpResponse:
+    """An invoice or credit note of one of the customer's orders, as PDF."""
+    customer = customer_of(request.user, _language(request))
+    order = Order.objects.filter(customer=customer, number=number.strip().upper()[:20]).first()
+    document = customer_documents(order).filter(pk=pk).first() if order else None
+    if document is None:
+        raise Http404(_("No such invoice in your account."))
+    response = HttpResponse(invoice_pdf(document), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{document_filename(document, "pdf")}"'
+    return response
 
 
 # --- Address book -------------------------------------------------------------------------------

@@ -23,6 +23,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
+from invoicing.pdf import document_filename, invoice_pdf
+from invoicing.services import InvoicingError, proforma_for_cart
 from orders.address_book import (
     AddressBookError,
     address_book,
@@ -496,6 +498,24 @@ def checkout_review(request: HttpRequest, prefix: str) -> HttpResponse:
             "net_display": not quote.prices_include_tax,
         },
     )
+
+
+@never_cache
+@require_http_methods(["GET"])
+def checkout_proforma(request: HttpRequest, prefix: str) -> HttpResponse:
+    """The cart as a proforma invoice (PDF), for an export quote or import papers."""
+    context = _context(request)
+    cart = _checkout_cart(request, context, after="shipping")
+    if isinstance(cart, HttpResponse):
+        return cart
+    try:
+        document = proforma_for_cart(cart=cart, by="shopper")
+    except InvoicingError as error:
+        messages.error(request, error.message)
+        return redirect(context.url("/checkout/review/"))
+    response = HttpResponse(invoice_pdf(document), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{document_filename(document, "pdf")}"'
+    return response
 
 
 def _expected_total(raw: object) -> Decimal | None:

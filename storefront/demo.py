@@ -10,6 +10,7 @@ from catalog.demo import (
     products_bulk_create,
     specs_not_created,
 )
+from invoicing.demo import invoicing_demo_setup
 from payments.demo import payments_demo_setup
 from pricing.demo import demo_offers_create, pricing_demo_setup
 from pricing.derivation import derived_prices_rebuild
@@ -21,11 +22,13 @@ from shop.models import Market
 
 @transaction.atomic
 def demo_configuration_setup() -> dict[str, Market]:
-    """Markets, sellers, tax, prices, pools, delivery, payment methods (idempotent), by code."""
+    """Markets, sellers, tax, prices, pools, delivery, payment methods and invoicing
+    (idempotent), by code."""
     markets = markets_demo_setup()
     pricing_demo_setup()
     shipping_demo_setup()
     payments_demo_setup()
+    invoicing_demo_setup()
     return markets
 
 

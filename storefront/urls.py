@@ -19,6 +19,7 @@ market_patterns = [
     path("checkout/payment/", checkout_views.checkout_payment, name="checkout-payment"),
     path("checkout/review/", checkout_views.checkout_review, name="checkout-review"),
     path("checkout/place/", checkout_views.checkout_place, name="checkout-place"),
+    path("checkout/proforma/", checkout_views.checkout_proforma, name="checkout-proforma"),
     path("order/<str:number>/", checkout_views.order_confirmation, name="order"),
 ]
 
@@ -26,6 +27,11 @@ urlpatterns = [
     # Accounts: no market prefix; shown in the visitor's market (shop.middleware).
     path("accounts/orders/", accounts.account_orders, name="account-orders"),
     path("accounts/orders/<str:number>/", accounts.account_order, name="account-order"),
+    path(
+        "accounts/orders/<str:number>/documents/<int:pk>/",
+        accounts.account_document,
+        name="account-document",
+    ),
     path("accounts/addresses/", accounts.account_addresses, name="account-addresses"),
     path("accounts/addresses/new/", accounts.account_address_edit, name="account-address-new"),
     path("accounts/addresses/<int:pk>/", accounts.account_address_edit, name="account-address"),

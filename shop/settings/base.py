@@ -267,7 +267,18 @@ VIES_TIMEOUT_SECONDS = env.float("VIES_TIMEOUT_SECONDS", default=3.0)
 
 # The listing table follows price, stock and catalogue changes within seconds.
 LISTING_REFRESH_SECONDS = env.float("LISTING_REFRESH_SECONDS", default=5.0)
+# E-invoices (invoicing.providers): the local sandbox provider answers after this many
+# seconds and treats these Turkish tax numbers (VKN) as registered e-Fatura users.
+EINVOICE_SANDBOX_DELAY_SECONDS = env.int("EINVOICE_SANDBOX_DELAY_SECONDS", default=30)
+EINVOICE_SANDBOX_REGISTERED = env.list("EINVOICE_SANDBOX_REGISTERED", default=["1234567890"])
+
 CELERY_BEAT_SCHEDULE |= {
+    # Documents still waiting for their provider (outages, retries used up) are tried again.
+    "e-invoice-resend": {
+        "task": "invoicing.tasks.e_invoice_resend",
+        "schedule": 10 * 60,
+        "options": {"expires": 10 * 60},
+    },
     "refresh-listings": {
         "task": "pricing.tasks.listing_refresh",
         "schedule": LISTING_REFRESH_SECONDS,

@@ -250,6 +250,13 @@ def test_vat_number_without_prefix_takes_the_country() -> None:
     assert not vat_number_check("136695976").valid
 
 
+def test_a_turkish_tax_number_is_checked_without_a_country_prefix() -> None:
+    check = vat_number_check("123 456 7890", country="TR")
+
+    assert (check.valid, check.number, check.country) == (True, "1234567890", "TR")
+    assert not vat_number_check("1234567891", country="TR").valid
+
+
 # --- across a customs border -------------------------------------------------------------------
 
 

@@ -151,6 +151,7 @@ def test_status_with_the_token_reports_the_missing_worker_and_beat(client, setti
     assert components["beat"]["ok"] is False
     assert components["beat"]["last_heartbeat"] is None
     assert body["last_task_runs"] == {
+        "invoicing.tasks.e_invoice_resend": None,
         "orders.tasks.outbox_process": None,
         "orders.tasks.reservations_expire": None,
         "pricing.tasks.listing_refresh": None,
