@@ -10,7 +10,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Sum
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import URLPattern, path, reverse
@@ -117,6 +117,7 @@ class InvoiceAdmin(ReadOnlyAdmin):
         "market",
         "issue_date",
         "total",
+        "credit_state",
         "e_status_shown",
         "downloads",
     )
@@ -125,7 +126,30 @@ class InvoiceAdmin(ReadOnlyAdmin):
     list_select_related = ("market",)
     date_hierarchy = "issue_date"
     inlines = (LineInline, ChargeInline, TaxInline, EventInline)
-    actions = ("send_again", "poll_now", "credit_in_full")
+    actions = ("send_again", "poll_now", "credit_in_full", "cancel_at_provider")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Invoice]:
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(credited_total=Sum("credit_notes__tax_inclusive"))
+        )
+
+    @admin.display(description=_("credited"))
+    def credit_state(self, document: Invoice) -> str:
+        """How much of an invoice credit notes have given back (one query for the list)."""
+        if document.kind != DocumentKind.INVOICE:
+            return "—"
+        credited = getattr(document, "credited_total", None) or 0
+        if not credited:
+            return gettext("no")
+        if credited >= document.tax_inclusive:
+            return gettext("in full")
+        return gettext("%(amount)s %(currency)s") % {
+            "amount": f"{credited:.2f}",
+            "currency": document.currency,
+        }
+
     exclude = ("xml",)
 
     @admin.display(description=_("total"), ordering="tax_inclusive")
@@ -316,6 +340,25 @@ class InvoiceAdmin(ReadOnlyAdmin):
             gettext("%(count)s credit notes issued (invoices credited already were skipped).")
             % {"count": made},
         )
+
+    @admin.action(description=_("Cancel the e-invoice at the provider (not yet accepted)"))
+    def cancel_at_provider(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> None:
+        for document in queryset.exclude(e_status=EInvoiceStatus.NONE):
+            try:
+                einvoice.e_invoice_cancel(document)
+            except (ProviderRejected, ProviderUnavailable) as error:
+                self.message_user(
+                    request,
+                    gettext("%(number)s: %(error)s")
+                    % {"number": document.display_number, "error": error},
+                    messages.ERROR,
+                )
+            else:
+                self.message_user(
+                    request,
+                    gettext("%(number)s is cancelled at the provider.")
+                    % {"number": document.display_number},
+                )
 
 
 @admin.register(InvoiceSeries)

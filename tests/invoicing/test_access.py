@@ -94,3 +94,30 @@ def test_the_customer_downloads_their_invoice_and_nobody_else_can(german_order: 
     assert download.status_code == 200 and download.content.startswith(b"%PDF")
     assert f'filename="{invoice.number}.pdf"' in download["Content-Disposition"]
     assert theirs.get(url).status_code == 404
+
+
+def test_the_list_shows_what_credit_notes_gave_back(merchant: Client, german_order: Order):
+    invoice = invoice_issue(order=german_order, by="test")
+    merchant.post(INVOICES, {"action": "credit_in_full", "_selected_action": [invoice.pk]})
+
+    page = merchant.get(f"{INVOICES}?kind__exact=invoice")
+
+    assert page.status_code == 200 and "in full" in page.content.decode()
+
+
+def test_an_e_invoice_not_yet_accepted_is_cancelled_at_the_provider(
+    merchant: Client, turkish_order: Order
+):
+    from invoicing import einvoice
+    from invoicing.models import EInvoiceStatus
+
+    invoice = invoice_issue(order=turkish_order, by="test")
+    einvoice.e_invoice_send(invoice.pk)
+
+    response = merchant.post(
+        INVOICES, {"action": "cancel_at_provider", "_selected_action": [invoice.pk]}, follow=True
+    )
+
+    invoice.refresh_from_db()
+    assert invoice.e_status == EInvoiceStatus.CANCELLED
+    assert f"{invoice.number} is cancelled at the provider." in response.content.decode()

@@ -111,8 +111,8 @@ def test_invoice_export_writes_ubl_and_pdf(german_order: Order, tmp_path: Path, 
         stdout=io.StringIO(),
     )
 
-    assert en16931(xml.read_text()) == []
     assert pdf.read_bytes().startswith(b"%PDF")
+    assert en16931(xml.read_text()) == []
 
 
 def test_invoice_export_explains_bad_arguments(german_order: Order, tmp_path: Path):

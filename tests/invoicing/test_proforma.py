@@ -40,8 +40,8 @@ def test_the_shopper_downloads_a_proforma_of_the_cart_at_the_review(checkout_sho
     assert again.status_code == 200
     assert (proforma.kind, proforma.number, proforma.order) == (DocumentKind.PROFORMA, "", None)
     assert proforma.tax_inclusive > 0 and proforma.payable == proforma.tax_inclusive
-    assert en16931(proforma.xml) == []
     assert text(proforma.xml, "/inv:Invoice/cbc:InvoiceTypeCode") == ["325"]
+    assert en16931(proforma.xml) == []
 
 
 def test_a_cart_without_shipping_gets_no_proforma(checkout_shop):
