@@ -7,7 +7,7 @@ classes and take over their registration.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -847,12 +847,18 @@ class DealerApplicationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             return gettext("none: the market has no dealer group")
         return gettext("%(group)s, when approved") % {"group": group}
 
-    @admin.action(description=_("Approve: the customers get dealer prices"), permissions=["change"])
-    def approve(self, request: HttpRequest, queryset: QuerySet[DealerApplication]) -> None:
+    def _decide(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[DealerApplication],
+        decide: Callable[[DealerApplication], object],
+        done_message: Callable[[int], str],
+    ) -> None:
+        """Decide each application; what could not be decided is named with the reason."""
         done = 0
         for application in queryset.order_by("pk"):
             try:
-                dealer_application_approve(application=application, by=_staff(request))
+                decide(application)
             except DealerApplicationError as error:
                 self.message_user(
                     request, f"{application.company_name}: {error.message}", messages.ERROR
@@ -860,16 +866,25 @@ class DealerApplicationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             else:
                 done += 1
         if done:
-            self.message_user(
-                request,
+            self.message_user(request, done_message(done), messages.SUCCESS)
+
+    @admin.action(description=_("Approve: the customers get dealer prices"), permissions=["change"])
+    def approve(self, request: HttpRequest, queryset: QuerySet[DealerApplication]) -> None:
+        self._decide(
+            request,
+            queryset,
+            lambda application: dealer_application_approve(
+                application=application, by=_staff(request)
+            ),
+            lambda done: (
                 ngettext(
                     "%d application approved; the customer is e-mailed.",
                     "%d applications approved; the customers are e-mailed.",
                     done,
                 )
-                % done,
-                messages.SUCCESS,
-            )
+                % done
+            ),
+        )
 
     @admin.action(description=_("Reject (asks for the reason)"), permissions=["change"])
     def reject(
@@ -879,29 +894,22 @@ class DealerApplicationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         form posts back to this action with ``confirmed``."""
         form = DealerRejectionForm(request.POST if "confirmed" in request.POST else None)
         if form.is_bound and form.is_valid():
-            done = 0
-            for application in queryset.order_by("pk"):
-                try:
-                    dealer_application_reject(
-                        application=application, by=_staff(request), note=form.cleaned_data["note"]
-                    )
-                except DealerApplicationError as error:
-                    self.message_user(
-                        request, f"{application.company_name}: {error.message}", messages.ERROR
-                    )
-                else:
-                    done += 1
-            if done:
-                self.message_user(
-                    request,
+            note = form.cleaned_data["note"]
+            self._decide(
+                request,
+                queryset,
+                lambda application: dealer_application_reject(
+                    application=application, by=_staff(request), note=note
+                ),
+                lambda done: (
                     ngettext(
                         "%d application rejected; the customer is e-mailed the reason.",
                         "%d applications rejected; the customers are e-mailed the reason.",
                         done,
                     )
-                    % done,
-                    messages.SUCCESS,
-                )
+                    % done
+                ),
+            )
             return None
         context = {
             **self.admin_site.each_context(request),
