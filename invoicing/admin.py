@@ -47,21 +47,7 @@ from invoicing.services import (
 )
 from orders.models import Cart
 from orders.selectors import order_for_number
-from shop.admin_mixins import ReadOnlyAdmin
-
-
-class ReadOnlyInline(admin.TabularInline):  # type: ignore[type-arg]
-    extra = 0
-    can_delete = False
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        return self.fields or ()
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+from shop.admin_mixins import ReadOnlyAdmin, ReadOnlyInline
 
 
 class LineInline(ReadOnlyInline):

@@ -33,7 +33,7 @@ from payments.refunds import OrderBalance, RefundRequest, order_balance, order_r
 from payments.selectors import payment_methods_changed
 from payments.services import PaymentError, order_payment_cancel, payment_confirm_received
 from pricing.money import quantize
-from shop.admin_mixins import ReadOnlyAdmin, RetiresCachesAdmin
+from shop.admin_mixins import ReadOnlyAdmin, ReadOnlyInline, RetiresCachesAdmin
 
 
 @admin.register(PaymentMethod)
@@ -130,17 +130,6 @@ class GatewayEventAdmin(ReadOnlyAdmin):
     list_filter = ("gateway", "kind")
     search_fields = ("event_id", "payment__provider_id", "payment__order__number")
     list_select_related = ("payment",)
-
-
-class ReadOnlyInline(admin.TabularInline):  # type: ignore[type-arg]
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 class OrderLineInline(ReadOnlyInline):
