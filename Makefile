@@ -35,7 +35,7 @@ run: $(STAMP) messages pdf-libs
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy shop catalog pricing shipping orders payments invoicing storefront
+	$(BIN)/mypy shop catalog pricing shipping orders payments invoicing storefront integrations
 
 format: $(DEV_STAMP)
 	$(BIN)/ruff check --fix .

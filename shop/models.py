@@ -585,3 +585,49 @@ class DealerApplication(models.Model):
 
     def __str__(self) -> str:
         return f"{self.company_name} ({self.get_status_display()})"
+
+
+class TaskRun(models.Model):
+    """One run of a background task, for support: what ran, when, how long, with
+    what result or error, and how far a long one has got (``shop.task_runs``)."""
+
+    class State(models.TextChoices):
+        RUNNING = "running", _("running")
+        SUCCESS = "success", _("succeeded")
+        FAILURE = "failure", _("failed")
+        RETRY = "retry", _("will retry")
+
+    task_name = models.CharField(_("task"), max_length=200)
+    task_id = models.CharField(_("task id"), max_length=64, unique=True)
+    state = models.CharField(_("state"), max_length=10, choices=State.choices)
+    started_at = models.DateTimeField(_("started"))
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    done = models.PositiveIntegerField(_("done"), null=True, blank=True)
+    total = models.PositiveIntegerField(_("total"), null=True, blank=True)
+    result = models.TextField(_("result"), blank=True)
+    error = models.TextField(_("error"), blank=True)
+    worker = models.CharField(_("worker"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("task run")
+        verbose_name_plural = _("task runs")
+        ordering = ["-started_at", "-id"]
+        indexes = [
+            models.Index(fields=["task_name", "-started_at"], name="task_run_by_task"),
+            models.Index(fields=["started_at"], name="task_run_by_start"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task_name} @ {self.started_at:%Y-%m-%d %H:%M:%S}"
+
+    @property
+    def seconds(self) -> float | None:
+        if self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()
+
+    @property
+    def percent(self) -> int | None:
+        if not self.total or self.done is None:
+            return None
+        return min(100, self.done * 100 // self.total)

@@ -8,6 +8,7 @@ from typing import Any
 from celery import shared_task
 from celery.signals import task_postrun
 
+from shop import task_runs
 from shop.health import heartbeat_record, scheduled_task_names, task_run_record
 
 RETRIES = 12  # with backoff from 30 s up to an hour: about a day in all
@@ -28,6 +29,12 @@ def retrying_task(*errors: type[BaseException], bind: bool = False, time_limit: 
         max_retries=RETRIES,
         time_limit=time_limit,
     )
+
+
+@shared_task
+def task_runs_prune() -> int:
+    """Forget task runs older than TASK_RUN_KEEP_DAYS (daily)."""
+    return task_runs.task_runs_prune()
 
 
 @shared_task(ignore_result=True)

@@ -16,6 +16,8 @@ urlpatterns = [
     path("robots.txt", views.robots_txt, name="robots-txt"),
     path("favicon.ico", views.favicon, name="favicon"),
     path("payments/", include("payments.urls")),
+    path("feeds/", include("integrations.feeds.urls")),
+    path("api/v1/", include("integrations.erp.urls")),
     path("", include("storefront.urls")),
 ]
 

@@ -1,6 +1,7 @@
 """The apps depend on each other in layers, and imports point down only.
 
-shop ← catalog ← pricing, shipping ← orders ← payments, invoicing ← storefront
+shop ← catalog ← pricing, shipping ← orders ← payments, invoicing ← storefront,
+integrations
 (ARCHITECTURE.md). Every Python file of every app is read, migrations
 included, and each ``import`` statement is checked, wherever it stands (top of
 the module, inside a function, under ``TYPE_CHECKING``); migrations are
@@ -30,7 +31,10 @@ LAYERS = {
     "payments": 4,
     "invoicing": 4,
     "storefront": 5,
+    "integrations": 5,  # feeds, marketplaces, erp: they may import each other
 }
+# The Django apps (labels) of each package that holds several.
+APP_LABELS = {"integrations": ["feeds", "marketplaces", "erp"]}
 
 
 def imported_apps(path: Path) -> Iterator[tuple[int, str]]:
@@ -71,6 +75,7 @@ def importers(app: str, forbidden: set[str]) -> list[str]:
 
 def test_every_app_has_a_layer():
     apps = {path.parent.name for path in ROOT.glob("*/apps.py")}
+    apps |= {path.parent.parent.name for path in ROOT.glob("*/*/apps.py")}
 
     assert apps == set(LAYERS)
 
@@ -107,15 +112,19 @@ def test_models_refer_only_to_models_of_lower_layers(app):
     """Foreign keys and many-to-many fields point down too (the migration graph follows)."""
     from django.apps import apps
 
+    layer_of = dict(LAYERS)
+    for package, labels in APP_LABELS.items():
+        layer_of |= dict.fromkeys(labels, LAYERS[package])
     upward = [
         f"{model.__name__}.{field.name} → {field.related_model._meta.label}"
-        for model in apps.get_app_config(app).get_models()
+        for label in APP_LABELS.get(app, [app])
+        for model in apps.get_app_config(label).get_models()
         for field in model._meta.get_fields()
         if field.is_relation
         and field.concrete
         and field.related_model is not None
-        and field.related_model._meta.app_label in LAYERS
-        and LAYERS[field.related_model._meta.app_label] > LAYERS[app]
+        and field.related_model._meta.app_label in layer_of
+        and layer_of[field.related_model._meta.app_label] > LAYERS[app]
     ]
 
     assert upward == []

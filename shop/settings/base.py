@@ -63,6 +63,9 @@ INSTALLED_APPS = [
     "payments",
     "invoicing",
     "storefront",
+    "integrations.feeds",
+    "integrations.marketplaces",
+    "integrations.erp",
     "allauth",
     "allauth.account",
 ]
@@ -299,3 +302,19 @@ CELERY_BEAT_SCHEDULE |= {
         "options": {"expires": 9},
     },
 }
+
+# Task run log (shop.task_runs): runs kept this many days in the admin.
+TASK_RUN_KEEP_DAYS = env.int("TASK_RUN_KEEP_DAYS", default=30)
+CELERY_BEAT_SCHEDULE |= {
+    "prune-task-runs": {
+        "task": "shop.tasks.task_runs_prune",
+        "schedule": crontab(hour=3, minute=15),
+        "options": {"expires": 60 * 60 * 6},
+    },
+}
+
+# Product feeds (integrations.feeds)
+
+# Marketplaces (integrations.marketplaces)
+
+# ERP API and webhooks (integrations.erp)
