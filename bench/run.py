@@ -7,7 +7,8 @@ in-process, then writes ``bench/results/latest.json`` and prints a table.
 Every page is measured twice: rendered (page cache off, what a signed-in
 shopper or a cache miss costs) and with the anonymous page cache on. Then
 the checkout (``bench/checkout.py``) and the long tail of distinct listing
-URLs asked once each (``bench/longtail.py``), each on a gunicorn of its own.
+URLs asked once each (``bench/longtail.py``), each on a gunicorn of its own,
+and the build of the ``de-de`` Google feed in a child process (``bench/feeds.py``).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import checkout as checkout_bench
+from bench import feeds as feeds_bench
 from bench import listing as listing_bench
 from bench import longtail
 from bench.measure import HOST, get_all, latency_summary
@@ -50,7 +52,7 @@ ROOT_CATEGORY = "clothing"
 SEARCH_TERMS = {"de": "baumwolle", "en": "cotton", "tr": "pamuk", "fr": "coton"}
 PAGES = ("home", "category", "product", "search")
 PAGE_CACHE_MODES = ("off", "on")
-SECTIONS = ("pages", "checkout", "listing", "longtail")
+SECTIONS = ("pages", "checkout", "listing", "longtail", "feeds")
 
 # From the project brief: django-oscar on comparable hardware, and our targets.
 REFERENCE = {
@@ -136,6 +138,10 @@ def main(argv: list[str] | None = None) -> int:
             rebuilds = listing_bench.run()
         connections.close_all()
     tail = _longtail(options) if "longtail" in options.sections else None
+    feed_run = None
+    if "feeds" in options.sections:
+        with _phase("Google feed of de-de (child process)"):
+            feed_run = feeds_bench.run()
 
     results = _results(options, pages, started, load_before, seed_seconds)
     if plan is not None:
@@ -144,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
         results["listing"] = listing_bench.results(rebuilds)
     if tail is not None:
         results["longtail"] = longtail.results(tail)
+    if feed_run is not None:
+        results["feeds"] = feeds_bench.results(feed_run)
     output = Path(options.output)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
@@ -159,9 +167,13 @@ def main(argv: list[str] | None = None) -> int:
     if tail is not None:
         print()
         print(longtail.table(tail))
+    if feed_run is not None:
+        print()
+        print(feeds_bench.table(feed_run))
     print(f"\nWritten to {output.relative_to(ROOT) if output.is_relative_to(ROOT) else output}")
     failed = any(page.errors or page.status != 200 for page in pages)
     failed = failed or (plan is not None and checkout_bench.failed(plan))
+    failed = failed or (feed_run is not None and feeds_bench.failed(feed_run))
     return 1 if failed or (tail is not None and longtail.failed(tail)) else 0
 
 

@@ -11,6 +11,7 @@ products, in the same transaction, so the listing table follows
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Protocol
 
 from django.db import connection, transaction
 
@@ -55,11 +56,31 @@ def all_products_changed(*, source: str = "") -> None:
     _note("SELECT id FROM catalog_product", [], source)
 
 
+class ProductChangeListener(Protocol):
+    def __call__(self, products_sql: str, params: list[list[int]], source: str) -> None: ...
+
+
+_LISTENERS: list[ProductChangeListener] = []
+
+
+def product_change_listener_register(listener: ProductChangeListener) -> None:
+    """Call ``listener`` too whenever products are noted as changed, in the same
+    transaction: with the SQL selecting their ids (one column), its parameters
+    and the ``source``. An app above catalog registers it when it is ready
+    (marketplace sync writes its own outbox rows); catalog cannot import it.
+    """
+    if listener not in _LISTENERS:
+        _LISTENERS.append(listener)
+
+
 def _note(products_sql: str, params: list[list[int]], source: str) -> None:
-    """Write an outbox row for each product id ``products_sql`` selects."""
+    """Write an outbox row for each product id ``products_sql`` selects, and tell
+    the registered listeners."""
     with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO catalog_productchange (product_id, source, created_at) "  # noqa: S608
             f"SELECT changed.id, %s, now() FROM ({products_sql}) AS changed(id)",
             [source, *params],
         )
+    for listener in _LISTENERS:
+        listener(products_sql, params, source)

@@ -46,6 +46,7 @@ from invoicing.models import (
 )
 from orders.models import Cart, Order, OrderStatus, seller_details_of
 from orders.quote import cart_quote
+from orders.services import outbox_write
 from pricing.money import quantize
 from shop.models import Seller
 
@@ -368,13 +369,23 @@ def invoice_issue(*, order: Order, by: str) -> Invoice:
                 gettext("Order %(number)s is not paid yet: make a proforma invoice instead.")
                 % {"number": order.number}
             )
-        return _save(
+        invoice = _save(
             kind=DocumentKind.INVOICE,
             key=key,
             source=order_source(order),
             content=order_content(order),
             by=by,
         )
+        outbox_write(
+            kind="invoice.issued",
+            order=order,
+            payload={
+                "number": order.number,
+                "invoice": invoice.pk,
+                "invoice_number": invoice.number,
+            },
+        )
+        return invoice
 
 
 def credit_note_for_refund(

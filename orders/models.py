@@ -131,6 +131,9 @@ class CartLine(models.Model):
         return f"{self.quantity} × {self.variant_id}"
 
 
+STOREFRONT_CHANNEL = "storefront"
+
+
 class OrderStatus(models.TextChoices):
     PENDING_PAYMENT = "pending_payment", _("Pending payment")
     PAID = "paid", _("Paid")
@@ -250,6 +253,18 @@ class Order(models.Model):
         _("unpaid reservation expires"), null=True, blank=True
     )
     paid_at = models.DateTimeField(_("paid"), null=True, blank=True)
+    channel = models.CharField(
+        _("channel"),
+        max_length=40,
+        default=STOREFRONT_CHANNEL,
+        help_text=_("Where the order was placed: the storefront, or a marketplace's code."),
+    )
+    external_reference = models.CharField(
+        _("reference in the channel"),
+        max_length=100,
+        blank=True,
+        help_text=_("The channel's own number for the order (e.g. a marketplace package id)."),
+    )
     created_at = models.DateTimeField(_("placed"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -260,10 +275,18 @@ class Order(models.Model):
         indexes = [
             models.Index(fields=["status", "reservation_expires_at"], name="order_expiry"),
             models.Index(fields=["email"], name="order_by_email"),
+            # The ERP's order feed pages by (updated_at, id).
+            models.Index(fields=["updated_at", "id"], name="order_by_change"),
         ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(total_gross__gte=0), name="order_total_not_negative"
+            ),
+            # A channel's order is imported once, however often or concurrently it is read.
+            models.UniqueConstraint(
+                fields=["channel", "external_reference"],
+                condition=~Q(external_reference=""),
+                name="order_external_reference_once_per_channel",
             ),
         ]
 

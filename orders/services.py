@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Protocol
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -16,6 +18,7 @@ from django.utils.translation import gettext
 from catalog.models import Variant
 from orders.errors import CheckoutError, NotEnoughStock, OrderError, OrderNotPlaceable, QuoteChanged
 from orders.models import (
+    STOREFRONT_CHANNEL,
     Cart,
     Order,
     OrderLine,
@@ -30,10 +33,11 @@ from orders.models import (
 from orders.quote import CartQuote
 from orders.selectors import StockDrift, stock_drift
 from pricing.models import StockLevel, StockPool
+from pricing.money import quantize, remove_tax
 from pricing.selectors import market_pricing
 from pricing.services import stock_commit, stock_levels_add, stock_release, stock_reserve
 from shipping.selectors import tracking_url
-from shop.models import Seller
+from shop.models import Market, Seller
 
 logger = logging.getLogger(__name__)
 
@@ -672,3 +676,258 @@ def stock_drift_fix(*, drift: StockDrift) -> bool:
                 is not None
             )
     return True
+
+
+# Orders placed elsewhere (marketplaces)
+
+
+@dataclass(frozen=True, slots=True)
+class ImportedLine:
+    """A line of an order placed in another channel, at the channel's price (gross)."""
+
+    variant_id: int
+    quantity: int
+    unit_gross: Decimal
+    tax_rate: Decimal
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ImportedOrder:
+    """An order placed in another channel (a marketplace), ready to be imported.
+
+    ``shipping_address`` (and ``billing_address``, the shipping one when
+    empty) use the keys of a cart's address: first_name, last_name, company,
+    line1, line2, city, district, postal_code, region_code, country.
+    """
+
+    channel: str
+    external_reference: str
+    market_id: int
+    currency: str
+    email: str
+    shipping_address: Mapping[str, str]
+    lines: tuple[ImportedLine, ...]
+    billing_address: Mapping[str, str] | None = None
+    phone: str = ""
+    shipping_gross: Decimal = Decimal(0)
+    shipping_tax_rate: Decimal = Decimal(0)
+    payment_method_name: str = ""
+    is_paid: bool = True
+
+
+ADDRESS_KEYS = (
+    "first_name",
+    "last_name",
+    "company",
+    "line1",
+    "line2",
+    "city",
+    "district",
+    "postal_code",
+    "region_code",
+    "country",
+)
+ADDRESS_LIMITS = {"first_name": 100, "last_name": 100, "company": 150, "line1": 200}
+ADDRESS_LIMITS |= {"line2": 200, "city": 100, "district": 100, "postal_code": 20}
+ADDRESS_LIMITS |= {"region_code": 10, "country": 2}
+
+
+def order_import(*, imported: ImportedOrder, by: str) -> tuple[Order, bool]:
+    """Store an order another channel took, reserving its stock like any order.
+
+    Returns ``(order, created)``: an order already imported from the same
+    channel and reference is returned as it is (``created`` False), also when
+    two imports race (the unique constraint decides, the loser reads the
+    winner's order). Prices are the channel's, frozen as given (gross, with
+    the tax part taken out at each line's rate). Stock is reserved in
+    variant order with the same conditional UPDATE as ``order_place`` and
+    held until the order ships (no expiry); a line that cannot be reserved
+    raises NotEnoughStock and nothing is stored. Bad input raises OrderError
+    and nothing is stored. A paid order (marketplaces collect the payment)
+    is PAID at once; an ``order.imported`` event goes to the outbox.
+    """
+    existing = _imported_order(imported)
+    if existing is not None:
+        return existing, False
+    _import_check(imported)
+    try:
+        with transaction.atomic():
+            order = _import_store(imported, by)
+    except IntegrityError:
+        existing = _imported_order(imported)
+        if existing is None:
+            raise
+        return existing, False
+    return order, True
+
+
+def _imported_order(imported: ImportedOrder) -> Order | None:
+    return Order.objects.filter(
+        channel=imported.channel, external_reference=imported.external_reference
+    ).first()
+
+
+def _import_check(imported: ImportedOrder) -> None:
+    def refuse(code: str, message: str) -> OrderError:
+        return OrderError(code, message)
+
+    if not imported.channel or imported.channel == STOREFRONT_CHANNEL:
+        raise refuse("invalid_channel", gettext("An imported order needs its channel."))
+    if not imported.external_reference.strip():
+        raise refuse("invalid_reference", gettext("An imported order needs its reference."))
+    if not imported.lines:
+        raise refuse("empty_order", gettext("An imported order needs at least one line."))
+    for line in imported.lines:
+        if line.quantity <= 0:
+            raise refuse("invalid_quantity", gettext("Every line needs a positive quantity."))
+        if line.unit_gross < 0 or line.tax_rate < 0:
+            raise refuse("invalid_price", gettext("Prices and tax rates cannot be negative."))
+    if imported.shipping_gross < 0:
+        raise refuse("invalid_price", gettext("Prices and tax rates cannot be negative."))
+    if not (imported.shipping_address.get("country") or "").strip():
+        raise refuse("invalid_address", gettext("The shipping address needs a country."))
+
+
+def _import_store(imported: ImportedOrder, by: str) -> Order:
+    market = Market.objects.select_related("seller").filter(pk=imported.market_id).first()
+    if market is None or market.seller is None:
+        raise OrderError("no_seller", gettext("This market has no seller: it cannot take orders."))
+    currency = imported.currency.upper()
+    if currency != market.currency:
+        raise OrderError(
+            "invalid_currency",
+            gettext("The order is in %(given)s; the market sells in %(currency)s.")
+            % {"given": currency, "currency": market.currency},
+        )
+    variants = {
+        variant.pk: variant
+        for variant in Variant.objects.select_related("product").filter(
+            pk__in=[line.variant_id for line in imported.lines]
+        )
+    }
+    missing = [line.variant_id for line in imported.lines if line.variant_id not in variants]
+    if missing:
+        raise OrderError(
+            "unknown_variant",
+            gettext("No such variant: %(ids)s.") % {"ids": ", ".join(map(str, missing))},
+        )
+    shipping = _address(imported.shipping_address)
+    billing = _address(imported.billing_address or imported.shipping_address)
+    priced = [_imported_amounts(line, currency) for line in imported.lines]
+    shipping_gross = quantize(imported.shipping_gross, currency)
+    shipping_net = quantize(remove_tax(shipping_gross, imported.shipping_tax_rate), currency)
+    subtotal_net = sum((amounts[3] for amounts in priced), Decimal(0))
+    subtotal_gross = sum((amounts[5] for amounts in priced), Decimal(0))
+    now = timezone.now()
+    order = Order.objects.create(
+        number=order_number_next(),
+        channel=imported.channel[:40],
+        external_reference=imported.external_reference.strip()[:100],
+        status=OrderStatus.PAID if imported.is_paid else OrderStatus.PENDING_PAYMENT,
+        paid_at=now if imported.is_paid else None,
+        market=market,
+        seller=market.seller,
+        language=market.default_language,
+        currency=currency,
+        seller_details=seller_details_of(market.seller),
+        prices_include_tax=True,
+        email=imported.email[:254],
+        phone=imported.phone[:40],
+        payment_method_code=imported.channel[:40],
+        payment_method_name=(imported.payment_method_name or imported.channel)[:150],
+        shipping_net=shipping_net,
+        shipping_tax=shipping_gross - shipping_net,
+        shipping_gross=shipping_gross,
+        shipping_tax_rate=imported.shipping_tax_rate,
+        subtotal_net=subtotal_net,
+        subtotal_tax=subtotal_gross - subtotal_net,
+        subtotal_gross=subtotal_gross,
+        total_net=subtotal_net + shipping_net,
+        total_tax=subtotal_gross - subtotal_net + shipping_gross - shipping_net,
+        total_gross=subtotal_gross + shipping_gross,
+        **{f"shipping_{key}": value for key, value in shipping.items()},
+        **{f"billing_{key}": value for key, value in billing.items()},
+    )
+    lines = OrderLine.objects.bulk_create(
+        [
+            OrderLine(
+                order=order,
+                variant_id=line.variant_id,
+                sku=variants[line.variant_id].sku,
+                name=(line.name or variants[line.variant_id].sku)[:250],
+                quantity=line.quantity,
+                unit_net=unit_net,
+                unit_tax=unit_gross - unit_net,
+                unit_gross=unit_gross,
+                line_net=line_net,
+                line_tax=line_gross - line_net,
+                line_gross=line_gross,
+                tax_rate=line.tax_rate,
+                hs_code=variants[line.variant_id].product.hs_code,
+                weight_grams=variants[line.variant_id].weight or 0,
+            )
+            for line, (unit_gross, unit_net, _tax, line_net, _line_tax, line_gross) in zip(
+                imported.lines, priced, strict=True
+            )
+        ]
+    )
+    _import_reserve(order, lines, variants)
+    _record(
+        order,
+        "",
+        order.status,
+        by,
+        gettext("Imported from %(channel)s (%(reference)s).")
+        % {"channel": order.channel, "reference": order.external_reference},
+    )
+    outbox_write(
+        kind="order.imported",
+        order=order,
+        payload={"number": order.number, "channel": order.channel},
+    )
+    return order
+
+
+def _address(given: Mapping[str, str]) -> dict[str, str]:
+    address = {key: str(given.get(key) or "").strip() for key in ADDRESS_KEYS}
+    address["country"] = address["country"].upper()
+    return {key: value[: ADDRESS_LIMITS[key]] for key, value in address.items()}
+
+
+def _imported_amounts(
+    line: ImportedLine, currency: str
+) -> tuple[Decimal, Decimal, Decimal, Decimal, Decimal, Decimal]:
+    """(unit gross, unit net, unit tax, line net, line tax, line gross) of a gross price."""
+    unit_gross = quantize(line.unit_gross, currency)
+    unit_net = quantize(remove_tax(unit_gross, line.tax_rate), currency)
+    line_gross = unit_gross * line.quantity
+    line_net = quantize(remove_tax(line_gross, line.tax_rate), currency)
+    return unit_gross, unit_net, unit_gross - unit_net, line_net, line_gross - line_net, line_gross
+
+
+def _import_reserve(order: Order, lines: list[OrderLine], variants: Mapping[int, Variant]) -> None:
+    """Reserve each line from the market's pools, in variant order (see ``_reserve``)."""
+    pool_ids = market_pricing(order.market_id).pool_ids
+    countries = dict(StockPool.objects.filter(pk__in=pool_ids).values_list("pk", "country_id"))
+    reservations = []
+    for line in sorted(lines, key=lambda line: line.variant_id or 0):
+        assert line.variant_id is not None
+        pool = stock_reserve(variant_id=line.variant_id, pool_ids=pool_ids, quantity=line.quantity)
+        if pool is None:
+            if variants[line.variant_id].allows_backorder:
+                continue
+            raise NotEnoughStock(sku=line.sku, requested=line.quantity)
+        OrderLine.objects.filter(pk=line.pk).update(
+            ship_from_pool_id=pool, ship_from_country=countries.get(pool) or ""
+        )
+        reservations.append(
+            StockReservation(
+                order_line=line,
+                variant_id=line.variant_id,
+                pool_id=pool,
+                quantity=line.quantity,
+                expires_at=None,
+            )
+        )
+    StockReservation.objects.bulk_create(reservations)

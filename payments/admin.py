@@ -187,6 +187,7 @@ class OrderAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "number",
         "created_at",
         "status",
+        "channel",
         "market",
         "shipping_country",
         "customer_name",
@@ -196,6 +197,7 @@ class OrderAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     )
     list_filter = (
         "status",
+        "channel",
         "market",
         "shipping_country",
         "payment_method_code",
@@ -203,6 +205,7 @@ class OrderAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     )
     search_fields = (
         "number",
+        "external_reference",
         "email",
         "shipping_last_name",
         "shipping_first_name",

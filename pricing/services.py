@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -338,3 +339,90 @@ def stock_commit(*, variant_id: int, pool_id: int, quantity: int) -> bool:
         # listings, stay as they were.
         stock_changed([variant_id], listing=False)
     return bool(committed)
+
+
+@dataclass(frozen=True)
+class PriceAmounts:
+    """A price as a bulk write sets it: what ``price_set`` takes, for one variant."""
+
+    amount: Decimal
+    compare_at_amount: Decimal | None = None
+    sale_amount: Decimal | None = None
+    sale_starts_at: datetime | None = None
+    sale_ends_at: datetime | None = None
+
+
+@transaction.atomic
+def prices_bulk_set(*, price_list: PriceList, prices: Mapping[int, PriceAmounts]) -> int:
+    """``price_set`` for many variants (id → amounts) of one list in one statement: an import.
+
+    Each price is set as by hand (its compare-at and sale amounts as given,
+    None clearing them); the listing table, the list's cached pages and the
+    lists derived from it follow, as after ``price_set``. Raises
+    ``ValidationError`` (and changes nothing) for an invalid price or an unknown
+    variant. Returns the number of prices that changed.
+    """
+    variant_ids = sorted(prices)
+    if not variant_ids:
+        return 0
+    for variant_id in variant_ids:
+        given = prices[variant_id]
+        price_amounts_check(
+            amount=given.amount,
+            compare_at_amount=given.compare_at_amount,
+            sale_amount=given.sale_amount,
+            sale_starts_at=given.sale_starts_at,
+            sale_ends_at=given.sale_ends_at,
+        )
+    rows = [prices[variant_id] for variant_id in variant_ids]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id FROM unnest(%s::bigint[]) AS given(id) "
+            "WHERE NOT EXISTS (SELECT 1 FROM catalog_variant v WHERE v.id = given.id)",
+            [variant_ids],
+        )
+        unknown = [variant_id for (variant_id,) in cursor.fetchall()]
+        if unknown:
+            raise ValidationError(
+                _("No such variant: %(ids)s.") % {"ids": ", ".join(map(str, unknown[:10]))}
+            )
+        cursor.execute(
+            """
+            INSERT INTO pricing_priceentry
+                (price_list_id, variant_id, amount, compare_at_amount, sale_amount,
+                 sale_starts_at, sale_ends_at, is_manual, updated_at)
+            SELECT %s, new.variant_id, new.amount, new.compare_at_amount, new.sale_amount,
+                   new.sale_starts_at, new.sale_ends_at, TRUE, now()
+            FROM unnest(%s::bigint[], %s::numeric[], %s::numeric[], %s::numeric[],
+                        %s::timestamptz[], %s::timestamptz[])
+                AS new(variant_id, amount, compare_at_amount, sale_amount,
+                       sale_starts_at, sale_ends_at)
+            ON CONFLICT (price_list_id, variant_id) DO UPDATE SET
+                amount = EXCLUDED.amount,
+                compare_at_amount = EXCLUDED.compare_at_amount,
+                sale_amount = EXCLUDED.sale_amount,
+                sale_starts_at = EXCLUDED.sale_starts_at,
+                sale_ends_at = EXCLUDED.sale_ends_at,
+                is_manual = TRUE,
+                updated_at = EXCLUDED.updated_at
+            WHERE (pricing_priceentry.amount, pricing_priceentry.compare_at_amount,
+                   pricing_priceentry.sale_amount, pricing_priceentry.sale_starts_at,
+                   pricing_priceentry.sale_ends_at, pricing_priceentry.is_manual)
+                IS DISTINCT FROM (EXCLUDED.amount, EXCLUDED.compare_at_amount,
+                   EXCLUDED.sale_amount, EXCLUDED.sale_starts_at, EXCLUDED.sale_ends_at, TRUE)
+            """,
+            [
+                price_list.pk,
+                variant_ids,
+                [row.amount for row in rows],
+                [row.compare_at_amount for row in rows],
+                [row.sale_amount for row in rows],
+                [row.sale_starts_at for row in rows],
+                [row.sale_ends_at for row in rows],
+            ],
+        )
+        written = cursor.rowcount
+    versions.retire(versions.price_list(price_list.pk))
+    variants_changed(variant_ids, source=f"price-list:{price_list.pk}")
+    derived_follow(price_list, variant_ids=variant_ids)
+    return written

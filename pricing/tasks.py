@@ -8,16 +8,21 @@ from pricing.rates import RatesDownloadError, fetch_ecb_xml, rates_update
 
 
 @shared_task(
+    acks_late=True,
     autoretry_for=(RatesDownloadError,),
     retry_backoff=60,
     retry_backoff_max=60 * 30,
-    max_retries=3,
+    max_retries=5,
+    time_limit=10 * 60,
 )
 def update_exchange_rates() -> dict[str, object]:
     """Download the ECB reference rates and recompute derived prices (daily, from beat).
 
-    Network failures are retried with backoff; a document that cannot be used
-    fails at once, since asking again returns the same document.
+    Network failures are retried with backoff (for up to about half an hour; the next
+    day's run takes over after that); a document that cannot be used fails at
+    once, since asking again returns the same document. Each attempt and its
+    error is in the task run log. The derived prices it rewrites note their
+    products as changed, so the listing table and marketplace sync follow.
     """
     return rates_update(document=fetch_ecb_xml()).as_dict()
 

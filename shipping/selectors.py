@@ -394,6 +394,54 @@ def shipping_options(
     return options
 
 
+def country_shipping_options(
+    *, country: str, currency: str, weight_grams: int, goods_value: Decimal, language: str = ""
+) -> list[ShippingOption]:
+    """The shipping methods serving a whole country for one item, cheapest first.
+
+    For product feeds, which state a price per destination country before any
+    address is known: the country must be switched on for delivery; zones
+    listing the country itself count (a zone listing only some of its regions
+    does not). Priced like ``shipping_options``; read from the process's
+    configuration cache, so a feed of any size costs no query per item.
+    """
+    if weight_grams < 0 or goods_value < 0:
+        raise ValueError("weight_grams and goods_value must not be negative")
+    country = country.strip().upper()
+    currency = currency.strip().upper()
+    if not (_is_storable(country) and _is_storable(currency)):
+        return []
+    delivers = config_cached(
+        _CONFIG, _key("delivers", country), lambda: _delivery_country(country) is not None
+    )
+    if not delivers:
+        return []
+    chosen = config_cached(
+        _CONFIG, _key("rates", country, "", currency), lambda: _zone_rates(country, "", currency)
+    )
+    options = []
+    for method, rate in chosen:
+        price = rate_price(rate, weight_grams=weight_grams, goods_value=goods_value)
+        if price is None:
+            continue
+        options.append(
+            ShippingOption(
+                method_id=method.pk,
+                code=method.code,
+                carrier=method.carrier,
+                name=method.name(language or translation.get_language() or ""),
+                price=money_quantize(price, currency),
+                currency=currency,
+                price_includes_tax=rate.includes_tax,
+                days_min=method.days_min,
+                days_max=method.days_max,
+            )
+        )
+    positions = {method.pk: method.position for method, _rate in chosen}
+    options.sort(key=lambda o: (o.price, positions[o.method_id], o.days_max, o.code))
+    return options
+
+
 def _zone_rates(
     country: str, region_code: str, currency: str
 ) -> tuple[tuple[ShippingMethod, ShippingRate], ...]:

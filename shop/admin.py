@@ -8,14 +8,17 @@ from typing import Any
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.forms.models import BaseInlineFormSet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST
 
 from shop import versions
-from shop.admin_mixins import RetiresCachesAdmin
+from shop.admin_mixins import ReadOnlyAdmin, RetiresCachesAdmin
 from shop.models import (
     Address,
     Country,
@@ -25,8 +28,10 @@ from shop.models import (
     MarketCountry,
     Region,
     Seller,
+    TaskRun,
 )
 from shop.selectors import markets_changed
+from shop.task_runs import schedule_rows
 
 
 class MarketCountryFormSet(BaseInlineFormSet):
@@ -233,3 +238,98 @@ class ShopUserAdmin(UserAdmin):
 admin.site.site_header = _("Kervan administration")
 admin.site.site_title = _("Kervan")
 admin.site.index_title = _("Shop administration")
+
+
+@admin.register(TaskRun)
+class TaskRunAdmin(ReadOnlyAdmin):
+    """The task run log: did last night's feed build run, how long did it take,
+    what went wrong. Above the list: each scheduled task with its last run."""
+
+    list_display = ["task_name", "state_shown", "started_at", "duration", "progress", "outcome"]
+    list_filter = ["state", "task_name"]
+    search_fields = ["task_name", "task_id", "error", "result"]
+    list_per_page = 50
+    fields = readonly_fields = (
+        "task_name",
+        "task_id",
+        "state",
+        "started_at",
+        "finished_at",
+        "duration",
+        "progress",
+        "result",
+        "error",
+        "worker",
+    )
+
+    @admin.display(description=_("state"), ordering="state")
+    def state_shown(self, run: TaskRun) -> str:
+        return format_html(
+            '<span class="task-state task-state-{}">{}</span>', run.state, run.get_state_display()
+        )
+
+    @admin.display(description=_("duration"))
+    def duration(self, run: TaskRun) -> str:
+        seconds = run.seconds
+        if seconds is None:
+            return "…" if run.state == TaskRun.State.RUNNING else "—"
+        if seconds < 60:
+            return _("%(seconds).1f s") % {"seconds": seconds}
+        return _("%(minutes)d min %(seconds)d s") % {
+            "minutes": seconds // 60,
+            "seconds": seconds % 60,
+        }
+
+    @admin.display(description=_("progress"))
+    def progress(self, run: TaskRun) -> str:
+        if run.percent is None:
+            return "—"
+        return format_html(
+            '<progress value="{}" max="{}" aria-label="{}"></progress> {} / {} ({} %)',
+            run.done,
+            run.total,
+            _("Progress"),
+            run.done,
+            run.total,
+            run.percent,
+        )
+
+    @admin.display(description=_("result or error"))
+    def outcome(self, run: TaskRun) -> str:
+        text = run.error.partition("\n")[0] if run.error else run.result
+        return text if len(text) <= 100 else text[:99] + "…"
+
+    def get_urls(self) -> list[URLPattern]:
+        run_now = self.admin_site.admin_view(require_POST(self.run_now_view))
+        return [
+            path("run/<str:entry>/", run_now, name="shop_taskrun_run"),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        context = {
+            "schedule": schedule_rows(),
+            "can_run": request.user.is_superuser,
+            # Refresh while something runs, so progress bars move without a click.
+            "refresh": TaskRun.objects.filter(state=TaskRun.State.RUNNING).exists(),
+            **(extra_context or {}),
+        }
+        return super().changelist_view(request, extra_context=context)
+
+    def run_now_view(self, request: HttpRequest, entry: str) -> HttpResponse:
+        """Send a scheduled task to the workers now (superusers only)."""
+        from shop.celery import app as celery_app
+
+        if not request.user.is_superuser:
+            raise PermissionDenied
+        task = next((row["task"] for row in schedule_rows() if row["name"] == entry), None)
+        if task is None:
+            messages.error(request, _("There is no scheduled task %(name)s.") % {"name": entry})
+        else:
+            celery_app.send_task(task)
+            messages.success(
+                request,
+                _("%(name)s was sent to the workers; its run appears below when it starts.")
+                % {"name": entry},
+            )
+        return HttpResponseRedirect(reverse("admin:shop_taskrun_changelist"))

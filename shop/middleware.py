@@ -126,6 +126,7 @@ UNPREFIXED_PATHS = (
     "/healthz",
     "/api/",
     "/payments/",
+    "/feeds/",
     "/market/",
     "/robots.txt",
     "/sitemap",

@@ -19,11 +19,13 @@ from datetime import timedelta
 from typing import Any
 
 from celery import current_task
+from celery.schedules import crontab
 from celery.schedules import schedule as interval_schedule
 from celery.signals import task_failure, task_postrun, task_prerun, task_retry
 from django.conf import settings
 from django.db import DatabaseError
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from shop.models import TaskRun
 
@@ -43,7 +45,7 @@ def quiet_task_names() -> set[str]:
     for entry in settings.CELERY_BEAT_SCHEDULE.values():
         every = entry["schedule"]
         if isinstance(every, interval_schedule):
-            every = every.run_every.total_seconds()
+            every = every.seconds
         if isinstance(every, int | float) and every < QUIET_BELOW_SECONDS:
             names.add(entry["task"])
     return names
@@ -185,3 +187,39 @@ def last_runs(task_names: list[str]) -> dict[str, TaskRun]:
     """The latest recorded run of each of ``task_names`` (one query)."""
     runs = TaskRun.objects.filter(task_name__in=task_names).order_by("task_name", "-started_at")
     return {run.task_name: run for run in runs.distinct("task_name")}
+
+
+def schedule_shown(every: Any) -> str:
+    """How often beat runs an entry, as support reads it."""
+    if isinstance(every, interval_schedule) and not isinstance(every, crontab):
+        every = every.seconds
+    if isinstance(every, crontab):
+        parts = ("minute", "hour", "day_of_month", "month_of_year", "day_of_week")
+        fields = [getattr(every, f"_orig_{part}", "*") for part in parts]
+        return gettext("cron %(fields)s (%(zone)s)") % {
+            "fields": " ".join(str(field) for field in fields),
+            "zone": settings.CELERY_TIMEZONE or "UTC",
+        }
+    seconds = float(every)
+    if seconds < 120:
+        return gettext("every %(seconds)d s") % {"seconds": seconds}
+    if seconds < 7200:
+        return gettext("every %(minutes)d min") % {"minutes": seconds // 60}
+    return gettext("every %(hours)d h") % {"hours": seconds // 3600}
+
+
+def schedule_rows() -> list[dict[str, Any]]:
+    """Beat's schedule with each entry's last recorded run (quiet tasks appear
+    only when they last acted or failed)."""
+    entries = sorted(settings.CELERY_BEAT_SCHEDULE.items())
+    runs = last_runs([entry["task"] for _name, entry in entries])
+    return [
+        {
+            "name": name,
+            "task": entry["task"],
+            "every": schedule_shown(entry["schedule"]),
+            "quiet": entry["task"] in quiet_task_names(),
+            "last": runs.get(entry["task"]),
+        }
+        for name, entry in entries
+    ]

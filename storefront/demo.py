@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import transaction
+from django.utils.module_loading import import_string
 
 from catalog.demo import (
     ProductSpec,
@@ -56,4 +58,7 @@ def demo_shop_create(
     demo_offers_create(created)
     derived_prices_rebuild()
     listing_refresh()
+    # Integrations (same layer: named by dotted path in settings, not imported).
+    for setup in settings.DEMO_INTEGRATIONS_SETUP:
+        import_string(setup)()
     return markets, created

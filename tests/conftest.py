@@ -28,7 +28,9 @@ def _empty_cache() -> Iterator[None]:
 @pytest.fixture
 def celery_worker() -> Iterator[None]:
     """A real worker thread on the real Redis broker (tests using it must commit:
-    ``django_db(transaction=True)``)."""
+    ``django_db(transaction=True, serialized_rollback=True)``; without the
+    serialized rollback, the flush after the test re-creates content types
+    under new ids and breaks the next test that restores the database)."""
     from celery.contrib.testing.worker import start_worker
 
     from shop.celery import app as celery_app

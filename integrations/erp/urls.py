@@ -1,3 +1,5 @@
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from integrations.erp.api import api
+
+urlpatterns = [path("", api.urls)]

@@ -213,6 +213,9 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_EXPIRES = 60 * 60 * 24
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# No task runs unbounded; tasks that talk to other servers set tighter limits.
+CELERY_TASK_TIME_LIMIT = 60 * 60
+CELERY_TIMEZONE = TIME_ZONE  # beat's crontab entries are read in the shop's time zone
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     # The ECB publishes around 16:00 CET on working days.
     "update-exchange-rates": {
@@ -303,6 +306,12 @@ CELERY_BEAT_SCHEDULE |= {
     },
 }
 
+# Demo data of the integrations, run by seed_demo after the shop's own.
+DEMO_INTEGRATIONS_SETUP = [
+    "integrations.feeds.demo.feeds_demo_setup",
+    "integrations.marketplaces.demo.marketplaces_demo_setup",
+]
+
 # Task run log (shop.task_runs): runs kept this many days in the admin.
 TASK_RUN_KEEP_DAYS = env.int("TASK_RUN_KEEP_DAYS", default=30)
 CELERY_BEAT_SCHEDULE |= {
@@ -314,7 +323,72 @@ CELERY_BEAT_SCHEDULE |= {
 }
 
 # Product feeds (integrations.feeds)
+# Products read per batch while a feed is written (a fixed number of queries per batch).
+FEED_BATCH_SIZE = env.int("FEED_BATCH_SIZE", default=500)
+# Builds kept per feed in the admin's history.
+FEED_BUILDS_KEPT = env.int("FEED_BUILDS_KEPT", default=48)
+# Minute of every hour at which beat builds every active feed.
+FEED_BUILD_MINUTE = env.int("FEED_BUILD_MINUTE", default=20)
+CELERY_BEAT_SCHEDULE |= {
+    "build-product-feeds": {
+        "task": "integrations.feeds.tasks.feeds_build_active",
+        "schedule": crontab(minute=FEED_BUILD_MINUTE),
+        "options": {"expires": 50 * 60},
+    },
+}
 
 # Marketplaces (integrations.marketplaces)
+# HTTP to marketplace APIs: timeout (s), retries of timeouts/5xx, first backoff (s), and the
+# longest 429 Retry-After waited out inside a call (longer ones are retried by the next run).
+MARKETPLACE_HTTP_TIMEOUT = env.float("MARKETPLACE_HTTP_TIMEOUT", default=20.0)
+MARKETPLACE_HTTP_RETRIES = env.int("MARKETPLACE_HTTP_RETRIES", default=3)
+MARKETPLACE_HTTP_BACKOFF_SECONDS = env.float("MARKETPLACE_HTTP_BACKOFF_SECONDS", default=1.0)
+MARKETPLACE_HTTP_MAX_INLINE_WAIT = env.float("MARKETPLACE_HTTP_MAX_INLINE_WAIT", default=5.0)
+# A batch that could not be sent waits this long, doubling per attempt (at most an hour).
+MARKETPLACE_RETRY_BACKOFF_SECONDS = env.int("MARKETPLACE_RETRY_BACKOFF_SECONDS", default=30)
+# The longest a relay waits for the account's request budget before leaving it to the next run.
+MARKETPLACE_RATE_WAIT_SECONDS = env.float("MARKETPLACE_RATE_WAIT_SECONDS", default=20.0)
+CELERY_BEAT_SCHEDULE |= {
+    "marketplaces-relay": {
+        "task": "integrations.marketplaces.tasks.relay",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+    "marketplaces-orders-import": {
+        "task": "integrations.marketplaces.tasks.orders_import",
+        "schedule": 300.0,
+        "options": {"expires": 290},
+    },
+    "marketplaces-resync": {
+        "task": "integrations.marketplaces.tasks.resync",
+        "schedule": crontab(minute=20),
+        "options": {"expires": 60 * 30},
+    },
+}
 
 # ERP API and webhooks (integrations.erp)
+# Requests per second each API token may make, and how many it may send at once.
+ERP_API_RATE = env.float("ERP_API_RATE", default=20.0)
+ERP_API_BURST = env.int("ERP_API_BURST", default=100)
+# How long an Idempotency-Key's first answer is replayed.
+ERP_IDEMPOTENCY_HOURS = env.int("ERP_IDEMPOTENCY_HOURS", default=24)
+# The order feed shows changes this old or older, so a transaction still committing
+# with an earlier updated_at is never skipped by a cursor.
+ERP_ORDER_FEED_LAG_SECONDS = env.int("ERP_ORDER_FEED_LAG_SECONDS", default=5)
+# Webhooks: the receiver's time to answer, attempts before giving up, and the first
+# retry's delay (doubled each time, at most an hour).
+ERP_WEBHOOK_TIMEOUT_SECONDS = env.float("ERP_WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+ERP_WEBHOOK_MAX_ATTEMPTS = env.int("ERP_WEBHOOK_MAX_ATTEMPTS", default=10)
+ERP_WEBHOOK_BACKOFF_SECONDS = env.int("ERP_WEBHOOK_BACKOFF_SECONDS", default=30)
+CELERY_BEAT_SCHEDULE |= {
+    "erp-webhooks-send-due": {
+        "task": "integrations.erp.tasks.webhook_deliveries_due",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+    "erp-idempotency-keys-prune": {
+        "task": "integrations.erp.tasks.idempotency_keys_prune",
+        "schedule": crontab(hour=3, minute=40),
+        "options": {"expires": 60 * 60 * 6},
+    },
+}

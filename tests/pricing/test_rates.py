@@ -375,14 +375,14 @@ def test_the_task_tries_again_after_a_network_error(db, rates_server):
     assert stored_rates() == [("USD", Decimal("1.2000"), date(2026, 11, 23), "ecb")]
 
 
-def test_the_task_gives_up_after_three_retries(db, rates_server):
+def test_the_task_gives_up_after_five_retries(db, rates_server):
     rates_server.responses = [(503, b"Service unavailable")]
 
     result = update_exchange_rates.apply()
 
     assert result.failed()
     assert isinstance(result.result, RatesDownloadError)
-    assert rates_server.hits == 4  # the first attempt and three retries
+    assert rates_server.hits == 6  # the first attempt and five retries
     assert stored_rates() == []
 
 
