@@ -14,14 +14,15 @@ import hashlib
 import logging
 import secrets
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO
 
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -52,6 +53,27 @@ class FeedBuildResult:
     file_size: int
 
 
+class FeedBusy(Exception):
+    """Another build of the same feed is running: this one would only repeat it."""
+
+
+# pg_try_advisory_lock(key, feed id): one build of a feed at a time ("FEED").
+LOCK_KEY = 0x46454544
+
+
+@contextmanager
+def _build_lock(config_id: int) -> Iterator[None]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [LOCK_KEY, config_id])
+        if not cursor.fetchone()[0]:
+            raise FeedBusy(f"Feed {config_id} is being built already.")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_KEY, config_id])
+
+
 def feed_build(
     *, config_id: int, batch_size: int | None = None, progress: Progress | None = None
 ) -> FeedBuildResult:
@@ -59,8 +81,16 @@ def feed_build(
 
     ``progress(done, total)`` is called between batches (products done of the
     products visible). Raises what made the build fail, after recording it on
-    the build row; the file served until then stays.
+    the build row; the file served until then stays. Raises ``FeedBusy``
+    (recording nothing) while another build of the same feed runs.
     """
+    with _build_lock(config_id):
+        return _feed_build(config_id=config_id, batch_size=batch_size, progress=progress)
+
+
+def _feed_build(
+    *, config_id: int, batch_size: int | None, progress: Progress | None
+) -> FeedBuildResult:
     size = batch_size or settings.FEED_BATCH_SIZE
     config = FeedConfig.objects.select_related("market").get(pk=config_id)
     build = FeedBuild.objects.create(feed=config, started_at=timezone.now())

@@ -7,8 +7,8 @@ from typing import Any
 
 from celery import shared_task
 
+from integrations.feeds.services import FeedBusy, feed_config_ids_active
 from integrations.feeds.services import feed_build as build
-from integrations.feeds.services import feed_config_ids_active
 from shop.task_runs import task_progress
 
 BUILD_TIME_LIMIT = 60 * 60  # a 100,000-variant feed takes minutes; an hour means it hangs
@@ -18,8 +18,13 @@ BUILD_TIME_LIMIT = 60 * 60  # a 100,000-variant feed takes minutes; an hour mean
 def feed_build(config_id: int) -> dict[str, Any]:
     """Build feed ``config_id`` and swap it in; progress in the task run log.
 
-    Idempotent: a repeated run writes a fresh file and serves the newest."""
-    return asdict(build(config_id=config_id, progress=task_progress))
+    Idempotent: a repeated run writes a fresh file and serves the newest; a run
+    asked while the same feed is being built does nothing (the running build
+    already reads the latest data)."""
+    try:
+        return asdict(build(config_id=config_id, progress=task_progress))
+    except FeedBusy as busy:
+        return {"skipped": str(busy)}
 
 
 @shared_task

@@ -21,6 +21,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import IO, Any, ClassVar
 
+from django.conf import settings
+from django.utils import translation
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from lxml import etree
 
@@ -176,10 +179,15 @@ class GoogleWriter(FeedWriter):
         self._xml.write_declaration()
         self._enter(self._xml.element("rss", version="2.0", nsmap={"g": GOOGLE_NS}))
         self._enter(self._xml.element("channel"))
+        with translation.override(self.scope.language):
+            description = gettext("Products of %(shop)s for %(market)s") % {
+                "shop": settings.SHOP_NAME,
+                "market": self.scope.market.name,
+            }
         for tag, text in (
-            ("title", f"{self.scope.market.name} ({self.scope.prefix})"),
+            ("title", f"{settings.SHOP_NAME} – {self.scope.market.name} ({self.scope.prefix})"),
             ("link", f"{self.scope.site_url}/{self.scope.prefix}/"),
-            ("description", f"Products of {self.scope.market.name} in {self.scope.language}"),
+            ("description", description),
         ):
             element = etree.Element(tag)
             element.text = text

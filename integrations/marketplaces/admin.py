@@ -22,6 +22,7 @@ from integrations.marketplaces.models import (
     SyncRejection,
 )
 from integrations.marketplaces.services import listings_queue, marketplace_resync_note
+from integrations.marketplaces.tasks import listings_publish
 from shop.admin_mixins import ReadOnlyAdmin
 
 
@@ -93,7 +94,7 @@ class MarketplaceAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     readonly_fields = ("orders_read_until", "created_at", "updated_at")
     prepopulated_fields = {"code": ["name"]}
     inlines = (CategoryMappingInline, AttributeMappingInline)
-    actions = ("resync",)
+    actions = ("resync", "publish_pending")
     fieldsets = (
         (None, {"fields": ("name", "code", "adapter", "is_active")}),
         (_("Account"), {"fields": ("seller_id", "api_key", "api_secret", "base_url")}),
@@ -125,6 +126,77 @@ class MarketplaceAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             messages.SUCCESS,
         )
 
+    @admin.action(description=_("Create all pending listings on the marketplace"))
+    def publish_pending(self, request: HttpRequest, queryset: QuerySet[Marketplace]) -> None:
+        names = []
+        for marketplace in queryset.order_by("pk"):
+            if not marketplace.is_active:
+                self.message_user(
+                    request,
+                    _("%(marketplace)s is not active: nothing was queued for it.")
+                    % {"marketplace": marketplace.name},
+                    messages.WARNING,
+                )
+                continue
+            listings_publish.delay(marketplace.pk)
+            names.append(marketplace.name)
+        if names:
+            self.message_user(
+                request,
+                _(
+                    "Creating every listing not yet on %(marketplaces)s in the background; "
+                    "the sync batches and rejections show the results."
+                )
+                % {"marketplaces": ", ".join(names)},
+                messages.SUCCESS,
+            )
+
+
+def _listings_publish_queue(
+    model_admin: admin.ModelAdmin,  # type: ignore[type-arg]
+    request: HttpRequest,
+    queryset: QuerySet[Listing],
+    *,
+    update: bool,
+) -> None:
+    """One background task per marketplace of the chosen listings (active ones only)."""
+    by_marketplace: dict[Marketplace, list[int]] = {}
+    for listing in queryset.select_related("marketplace").order_by("pk"):
+        by_marketplace.setdefault(listing.marketplace, []).append(listing.pk)
+    queued = 0
+    for marketplace, listing_ids in by_marketplace.items():
+        if not marketplace.is_active:
+            model_admin.message_user(
+                request,
+                _("%(marketplace)s is not active: its listings were not queued.")
+                % {"marketplace": marketplace.name},
+                messages.WARNING,
+            )
+            continue
+        listings_publish.delay(marketplace.pk, listing_ids, update)
+        queued += len(listing_ids)
+    if queued:
+        message = (
+            ngettext(
+                "%(count)d listing queued for updating on the marketplace.",
+                "%(count)d listings queued for updating on the marketplace.",
+                queued,
+            )
+            if update
+            else ngettext(
+                "%(count)d listing queued for creation on the marketplace.",
+                "%(count)d listings queued for creation on the marketplace.",
+                queued,
+            )
+        )
+        model_admin.message_user(
+            request,
+            message % {"count": queued}
+            + " "
+            + str(_("The sync batches and rejections show the results.")),
+            messages.SUCCESS,
+        )
+
 
 @admin.register(Listing)
 class ListingAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
@@ -138,8 +210,11 @@ class ListingAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "last_sent_list_price",
         "last_sent_quantity",
         "last_sent_at",
+        "listed_at",
+        "last_error",
     )
     list_filter = ("marketplace", "state", "is_active")
+    actions = ("create_on_marketplace", "update_on_marketplace")
     search_fields = ("barcode", "variant__sku")
     list_select_related = ("marketplace", "variant")
     autocomplete_fields = ("variant",)
@@ -149,8 +224,17 @@ class ListingAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "last_sent_list_price",
         "last_sent_quantity",
         "last_sent_at",
+        "listed_at",
         "last_error",
     )
+
+    @admin.action(description=_("Create on the marketplace"))
+    def create_on_marketplace(self, request: HttpRequest, queryset: QuerySet[Listing]) -> None:
+        _listings_publish_queue(self, request, queryset, update=False)
+
+    @admin.action(description=_("Update on the marketplace"))
+    def update_on_marketplace(self, request: HttpRequest, queryset: QuerySet[Listing]) -> None:
+        _listings_publish_queue(self, request, queryset, update=True)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         locked = ["marketplace", "variant"] if obj is not None else []
@@ -169,6 +253,7 @@ class SyncBatchAdmin(ReadOnlyAdmin):
     list_display = (
         "id",
         "marketplace",
+        "kind",
         "state",
         "item_count",
         "failed_count",
@@ -179,14 +264,15 @@ class SyncBatchAdmin(ReadOnlyAdmin):
         "completed_at",
         "next_attempt_at",
     )
-    list_filter = ("marketplace", "state")
+    list_filter = ("marketplace", "kind", "state")
     search_fields = ("remote_id",)
     list_select_related = ("marketplace",)
 
 
 @admin.register(SyncRejection)
 class SyncRejectionAdmin(ReadOnlyAdmin):
-    """The sync log: every item a marketplace refused, with its reason."""
+    """The sync log: every item a marketplace refused, or the shop could not send
+    (no batch), with its reason."""
 
     list_display = ("created_at", "marketplace", "barcode", "reason", "batch")
     list_filter = ("marketplace",)

@@ -4,8 +4,10 @@ A ``Marketplace`` says which adapter talks to it, with which credentials,
 for which market's prices and stock (plus a price adjustment). ``Listing``
 rows say which variants are listed and what was last sent. Price and stock
 changes reach ``SyncEvent`` (an outbox written in the changing transaction),
-the relay turns them into ``SyncBatch`` rows (what is being sent), and every
-item the marketplace refused is kept as a ``SyncRejection``. ``OrderImport``
+the relay turns them into ``SyncBatch`` rows (what is being sent; products
+created or updated on the marketplace travel as batches too), and every
+item the marketplace refused, or the shop could not send, is kept as a
+``SyncRejection``. ``OrderImport``
 records each marketplace order read, imported or not.
 """
 
@@ -183,6 +185,15 @@ class Listing(models.Model):
     last_sent_quantity = models.IntegerField(_("last sent stock"), null=True, blank=True)
     last_sent_at = models.DateTimeField(_("last sent"), null=True, blank=True)
     last_error = models.TextField(_("last rejection"), blank=True)
+    listed_at = models.DateTimeField(
+        _("on the marketplace since"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "When the marketplace first accepted the product (created there, or its "
+            "price and stock taken). Empty: still to be created."
+        ),
+    )
 
     class Meta:
         verbose_name = _("listing")
@@ -224,13 +235,23 @@ class BatchState(models.TextChoices):
     FAILED = "failed", _("Refused")
 
 
+class BatchKind(models.TextChoices):
+    PRICE_STOCK = "price_stock", _("Prices and stock")
+    LISTING_CREATE = "listing_create", _("Create products")
+    LISTING_UPDATE = "listing_update", _("Update products")
+
+
 class SyncBatch(models.Model):
-    """One price-and-stock request (≤ the marketplace's item limit), recorded before
+    """One price-and-stock or product request (≤ the marketplace's item limit), recorded before
     it is sent: a crash after sending leaves it ``sending`` and the next run sends
     it again (absolute values, so sending twice changes nothing). Batches of a
-    marketplace are sent in id order, one relay at a time."""
+    marketplace are sent in id order, one relay at a time, whatever their kind:
+    a product created before its price changes gets the change after it."""
 
     marketplace = models.ForeignKey(Marketplace, on_delete=models.CASCADE, related_name="batches")
+    kind = models.CharField(
+        _("kind"), max_length=20, choices=BatchKind.choices, default=BatchKind.PRICE_STOCK
+    )
     state = models.CharField(
         _("state"), max_length=10, choices=BatchState.choices, default=BatchState.SENDING
     )
@@ -262,7 +283,9 @@ class SyncBatch(models.Model):
 
 
 class SyncRejection(models.Model):
-    """An item the marketplace refused, with its reason (the sync log of the admin)."""
+    """An item the marketplace refused, or the shop could not send, with its reason
+    (the sync log of the admin). Without a batch: never sent (e.g. a product
+    without a category mapping or an image)."""
 
     marketplace = models.ForeignKey(
         Marketplace, on_delete=models.CASCADE, related_name="rejections"

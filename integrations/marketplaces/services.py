@@ -26,6 +26,13 @@ How a change travels, and why none is lost or applied twice:
 4. Sent batches are polled; every refused item becomes a
    ``SyncRejection`` with the marketplace's reason, and its listing's
    "last sent" values are cleared so the next change sends it again.
+
+Products are created (or updated) on the marketplace the same way:
+``listings_publish`` builds their data (``selectors.listing_drafts``),
+records what cannot be sent as rejections with the reason, records the
+rest as ``SyncBatch`` rows of kind ``listing_create``/``listing_update``
+before any call, and sends them through the same queue, so the relay's
+polling, retries and rejections apply to them unchanged.
 """
 
 from __future__ import annotations
@@ -40,6 +47,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from django.db.models import F
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -48,6 +57,7 @@ from integrations.marketplaces.adapters import adapter_for, max_items_for
 from integrations.marketplaces.adapters.base import (
     BatchResult,
     DuplicateRequest,
+    ListingItem,
     MarketplaceAdapter,
     MarketplaceError,
     MarketplaceOrder,
@@ -57,6 +67,7 @@ from integrations.marketplaces.adapters.base import (
     TransientError,
 )
 from integrations.marketplaces.models import (
+    BatchKind,
     BatchState,
     ImportState,
     Listing,
@@ -67,7 +78,14 @@ from integrations.marketplaces.models import (
     SyncEvent,
     SyncRejection,
 )
-from integrations.marketplaces.selectors import is_unchanged, listing_targets
+from integrations.marketplaces.selectors import (
+    ListingDraft,
+    is_unchanged,
+    listing_drafts,
+    listing_scope,
+    listing_targets,
+    listings_for_publishing,
+)
 from integrations.ratelimit import token_wait
 from orders.errors import CheckoutError, OrderError
 from orders.models import Order, OutboxEvent, Shipment
@@ -338,9 +356,8 @@ def batches_send(
         batch.attempts += 1
         batch.state = BatchState.SENDING
         batch.save(update_fields=["attempts", "state"])
-        items = [PriceStockItem.from_dict(item) for item in batch.items]
         try:
-            remote_id = adapter.price_stock_push(items)
+            remote_id = _batch_push(adapter, batch)
         except RateLimited as error:
             _batch_defer(batch, str(error), timedelta(seconds=max(error.retry_after, 1)))
             report.deferred = str(error)
@@ -360,6 +377,16 @@ def batches_send(
             continue
         batch_sent(batch, remote_id)
         report.batches_sent += 1
+
+
+def _batch_push(adapter: MarketplaceAdapter, batch: SyncBatch) -> str:
+    """Send a batch with the adapter call of its kind; returns the marketplace's id."""
+    if batch.kind == BatchKind.PRICE_STOCK:
+        return adapter.price_stock_push([PriceStockItem.from_dict(item) for item in batch.items])
+    return adapter.listings_push(
+        [ListingItem.from_dict(item) for item in batch.items],
+        update=batch.kind == BatchKind.LISTING_UPDATE,
+    )
 
 
 def batch_sent(batch: SyncBatch, remote_id: str) -> None:
@@ -452,7 +479,8 @@ def batches_poll(
 
 
 def batch_results_apply(batch: SyncBatch, result: BatchResult) -> int:
-    """Mark accepted listings active and record refused items; returns the refused count."""
+    """Mark accepted listings active (and on the marketplace since now, if they were not)
+    and record refused items; returns the refused count."""
     refused = {item.barcode: list(item.reasons) for item in result.items if not item.is_accepted}
     accepted = [item.barcode for item in result.items if item.is_accepted]
     with transaction.atomic():
@@ -460,7 +488,11 @@ def batch_results_apply(batch: SyncBatch, result: BatchResult) -> int:
             marketplace_id=batch.marketplace_id,
             barcode__in=accepted,
             last_sent_at__lte=batch.created_at,
-        ).update(state=ListingState.ACTIVE, last_error="")
+        ).update(
+            state=ListingState.ACTIVE,
+            last_error="",
+            listed_at=Coalesce(F("listed_at"), timezone.now()),
+        )
         count = _rejections_record(batch, refused)
         _batch_close(batch, BatchState.COMPLETED, failed=count)
     return count
@@ -476,6 +508,159 @@ def marketplaces_relay() -> list[RelayReport]:
             logger.error("Marketplace %s cannot sync: %s", marketplace.code, error)
             reports.append(RelayReport(marketplace=marketplace.code, errors=[str(error)]))
     return reports
+
+
+# Creating products on the marketplace
+
+
+class ListingPublishError(Exception):
+    """Products cannot be sent to this marketplace as asked; the message says why."""
+
+
+@dataclass
+class PublishReport:
+    """What one ``listings_publish`` run did."""
+
+    marketplace: str
+    busy: bool = False
+    listings: int = 0
+    items_queued: int = 0
+    not_sendable: int = 0
+    batches_sent: int = 0
+    deferred: str = ""
+    errors: list[str] = field(default_factory=list)
+
+
+def listings_publish(
+    *,
+    marketplace: Marketplace,
+    listing_ids: Sequence[int] | None = None,
+    update: bool = False,
+    adapter: MarketplaceAdapter | None = None,
+) -> PublishReport:
+    """Create (``update``: update) listings' products on the marketplace.
+
+    ``listing_ids`` None: every listed variant not yet on the marketplace (to
+    update: every one already there).
+    Each batch of at most the adapter's item limit is built
+    (``selectors.listing_drafts``); what cannot be sent (no category
+    mapping, image, brand, name in the language, price) becomes a rejection
+    with the reason, on the listing too; the rest is recorded as a product
+    batch before it is sent. Sending goes through the relay's queue: the
+    token bucket, 429s and outages defer it, and the relay's next run reads
+    the results (accepted listings become active, refused ones get the
+    marketplace's reasons).
+
+    Holds the relay's lock: while a relay runs, nothing is done (``busy``;
+    the caller asks again). Listings waiting for a product request's result
+    are skipped, so asking twice sends once.
+    """
+    if not marketplace.is_active:
+        raise ListingPublishError(
+            gettext("%(marketplace)s is not active: activate it first.")
+            % {"marketplace": marketplace.name}
+        )
+    if listing_ids is not None:
+        listing_ids = sorted({int(pk) for pk in listing_ids})
+        foreign = set(listing_ids) - set(
+            Listing.objects.filter(marketplace=marketplace, pk__in=listing_ids).values_list(
+                "pk", flat=True
+            )
+        )
+        if foreign:
+            raise ListingPublishError(
+                gettext("Listings %(ids)s are not listings of %(marketplace)s.")
+                % {"ids": ", ".join(map(str, sorted(foreign))), "marketplace": marketplace.name}
+            )
+    report = PublishReport(marketplace=marketplace.code)
+    with _relay_lock(marketplace.pk) as taken:
+        if not taken:
+            report.busy = True
+            return report
+        marketplace.refresh_from_db()
+        adapter = adapter or adapter_for(marketplace)
+        scope = listing_scope(marketplace)
+        kind = BatchKind.LISTING_UPDATE if update else BatchKind.LISTING_CREATE
+        chosen = listings_for_publishing(marketplace, listing_ids=listing_ids, update=update)
+        ids = list(chosen.values_list("pk", flat=True))
+        report.listings = len(ids)
+        max_items = adapter_max_items(marketplace)
+        for start in range(0, len(ids), max_items):
+            chunk = ids[start : start + max_items]
+            with transaction.atomic():
+                listings = Listing.objects.select_for_update(of=("self",)).filter(pk__in=chunk)
+                _product_batch_record(marketplace, listing_drafts(scope, listings), kind, report)
+            task_progress(start + len(chunk), len(ids))
+        relay = RelayReport(marketplace=marketplace.code)
+        batches_send(marketplace=marketplace, adapter=adapter, report=relay)
+        report.batches_sent = relay.batches_sent
+        report.deferred = relay.deferred
+        report.errors.extend(relay.errors)
+    return report
+
+
+def _product_batch_record(
+    marketplace: Marketplace, drafts: list[ListingDraft], kind: str, report: PublishReport
+) -> None:
+    """One batch of sendable items (recorded ``sending``, sent later), and a rejection
+    for every listing that cannot be sent (in the caller's transaction)."""
+    now = timezone.now()
+    sendable = [draft for draft in drafts if draft.item is not None]
+    blocked = [draft for draft in drafts if draft.item is None]
+    for draft in sendable:
+        assert draft.item is not None
+        listing = draft.listing
+        if kind == BatchKind.LISTING_CREATE:
+            # Created with these prices and stock: the sync sends only what changes.
+            # (An update leaves them alone on the marketplace: the sync keeps them.)
+            listing.last_sent_quantity = draft.item.quantity
+            listing.last_sent_price = draft.item.sale_price
+            listing.last_sent_list_price = draft.item.list_price
+        listing.last_sent_at = now
+        listing.last_error = ""
+        listing.state = ListingState.SENT
+    for draft in blocked:
+        draft.listing.last_error = draft.reason
+        if draft.listing.listed_at is None:
+            draft.listing.state = ListingState.REJECTED
+    if sendable:
+        SyncBatch.objects.create(
+            marketplace=marketplace,
+            kind=kind,
+            state=BatchState.SENDING,
+            items=[
+                {"listing": draft.listing.pk, **draft.item.as_dict()}
+                for draft in sendable
+                if draft.item is not None
+            ],
+            item_count=len(sendable),
+            next_attempt_at=now,
+        )
+    SyncRejection.objects.bulk_create(
+        [
+            SyncRejection(
+                marketplace=marketplace,
+                listing=draft.listing,
+                barcode=draft.listing.barcode,
+                reason=draft.reason,
+                item={"listing": draft.listing.pk, "sku": draft.listing.variant.sku},
+            )
+            for draft in blocked
+        ]
+    )
+    Listing.objects.bulk_update(
+        [draft.listing for draft in drafts],
+        [
+            "last_sent_quantity",
+            "last_sent_price",
+            "last_sent_list_price",
+            "last_sent_at",
+            "last_error",
+            "state",
+        ],
+    )
+    report.items_queued += len(sendable)
+    report.not_sendable += len(blocked)
 
 
 # Orders

@@ -27,7 +27,7 @@ def adapter_for(marketplace: Marketplace) -> MarketplaceAdapter:
 
 
 def max_items_for(marketplace: Marketplace) -> int:
-    """The most items one price-and-stock request of this marketplace may carry."""
+    """The most items one request (prices and stock, or products) of this marketplace may carry."""
     adapter_class = ADAPTERS.get(marketplace.adapter)
     if adapter_class is None:
         raise PermanentError(f"No adapter {marketplace.adapter!r}.")

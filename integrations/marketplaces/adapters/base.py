@@ -122,6 +122,47 @@ class ListingItem:
     image_urls: tuple[str, ...] = ()
     attributes: tuple[tuple[str, str], ...] = ()  # (marketplace attribute id, value)
 
+    def as_dict(self) -> dict[str, Any]:
+        """For a batch's stored items: amounts as exact strings."""
+        return {
+            "barcode": self.barcode,
+            "title": self.title,
+            "productMainId": self.product_main_id,
+            "stockCode": self.stock_code,
+            "brand": self.brand,
+            "categoryId": self.category_id,
+            "description": self.description,
+            "quantity": self.quantity,
+            "salePrice": str(self.sale_price),
+            "listPrice": str(self.list_price),
+            "currency": self.currency,
+            "vatRate": str(self.vat_rate),
+            "images": list(self.image_urls),
+            "attributes": [list(pair) for pair in self.attributes],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ListingItem:
+        return cls(
+            barcode=str(data["barcode"]),
+            title=str(data["title"]),
+            product_main_id=str(data["productMainId"]),
+            stock_code=str(data["stockCode"]),
+            brand=str(data["brand"]),
+            category_id=str(data["categoryId"]),
+            description=str(data["description"]),
+            quantity=int(data["quantity"]),
+            sale_price=Decimal(str(data["salePrice"])),
+            list_price=Decimal(str(data["listPrice"])),
+            currency=str(data["currency"]),
+            vat_rate=Decimal(str(data["vatRate"])),
+            image_urls=tuple(str(url) for url in data.get("images") or ()),
+            attributes=tuple(
+                (str(attribute_id), str(value))
+                for attribute_id, value in data.get("attributes") or ()
+            ),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class ItemResult:

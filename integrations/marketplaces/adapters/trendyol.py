@@ -2,9 +2,11 @@
 
 Every call carries Basic authentication (API key and secret) and the
 ``User-Agent: <sellerId> - SelfIntegration`` header Trendyol requires of
-sellers integrating themselves. Prices and stock go to
+sellers integrating themselves. Products are created with
+``POST`` (updated with ``PUT``) ``/integration/product/sellers/{sellerId}/products``
+(at most 1,000 items); prices and stock go to
 ``POST /integration/inventory/sellers/{sellerId}/products/price-and-inventory``
-(at most 1,000 items, ``listPrice`` ≥ ``salePrice``), answered by a
+(at most 1,000 items, ``listPrice`` ≥ ``salePrice``); both are answered by a
 ``batchRequestId`` whose per-item results are read from
 ``GET /integration/product/sellers/{sellerId}/products/batch-requests/{id}``.
 Orders are shipment packages (``GET /integration/order/sellers/{sellerId}/orders``,
@@ -205,7 +207,12 @@ class TrendyolAdapter:
                     "vatRate": int(item.vat_rate),
                     "images": [{"url": url} for url in item.image_urls],
                     "attributes": [
-                        {"attributeId": attribute_id, "customAttributeValue": value}
+                        {
+                            "attributeId": int(attribute_id)
+                            if attribute_id.isdigit()
+                            else attribute_id,
+                            "customAttributeValue": value,
+                        }
                         for attribute_id, value in item.attributes
                     ],
                 }

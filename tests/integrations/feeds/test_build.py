@@ -3,10 +3,11 @@ skip diagnostics, the Celery tasks, the admin, the demo feeds."""
 
 from __future__ import annotations
 
+import threading
 from unittest import mock
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
@@ -14,6 +15,7 @@ from catalog.demo import catalog_refresh, generated_specs
 from catalog.models import Product, Variant
 from integrations.feeds.models import FeedBuild, FeedConfig
 from integrations.feeds.selectors import QUERIES_PER_BATCH, feed_batches, feed_scope
+from integrations.feeds.services import LOCK_KEY
 from integrations.feeds.tasks import feed_build, feeds_build_active
 from pricing.derivation import derived_prices_rebuild
 from storefront.demo import demo_products_create
@@ -162,3 +164,29 @@ def test_demo_feeds_for_each_market(feed_shop):
         "gb/en/google.xml",
     }
     assert len(feeds) == 12
+
+
+def test_a_build_asked_while_the_same_feed_builds_does_nothing(feed_shop):
+    google = feed_config("eu", "de", "google")
+    holding, release = threading.Event(), threading.Event()
+
+    def another_build() -> None:  # holds the feed's build lock from its own session
+        with connections["default"].cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s, %s)", [LOCK_KEY, google.pk])
+            holding.set()
+            release.wait(10)
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_KEY, google.pk])
+        connections["default"].close()
+
+    thread = threading.Thread(target=another_build)
+    thread.start()
+    try:
+        assert holding.wait(10)
+        summary = feed_build.apply(args=[google.pk]).get()
+    finally:
+        release.set()
+        thread.join()
+
+    assert summary == {"skipped": f"Feed {google.pk} is being built already."}
+    assert not FeedBuild.objects.filter(feed=google).exists()
+    assert feed_build.apply(args=[google.pk]).get()["state"] == "success"

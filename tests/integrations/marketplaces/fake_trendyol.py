@@ -3,10 +3,14 @@
 It checks what Trendyol checks (Basic authentication with the API key and
 secret, the ``<sellerId> - SelfIntegration`` User-Agent, at most 1,000
 items per price-and-inventory request, ``listPrice`` ≥ ``salePrice``, no
-identical request twice within 15 minutes), answers batch ids whose
-per-item results can be read, serves shipment packages page by page and
-takes status and tracking updates. Tests can make it answer 429s or 5xx,
-refuse chosen barcodes, keep batches in progress, or stall (timeouts).
+identical request twice within 15 minutes), creates and updates products
+(``POST``/``PUT …/products``: every required field, title ≤ 100 characters,
+``listPrice`` ≥ ``salePrice``, ``vatRate`` 0/1/10/20, at most 1,000
+items, each item SUCCESS or FAILED with its reasons), answers batch ids
+whose per-item results can be read, serves shipment packages page by page
+and takes status and tracking updates. Tests can make it answer 429s or
+5xx, refuse chosen barcodes or category ids, keep batches in progress, or
+stall (timeouts).
 """
 
 from __future__ import annotations
@@ -29,6 +33,21 @@ SELLER_ID = "123456"
 API_KEY = "ty-key"
 API_SECRET = "ty-secret"
 DUPLICATE_MESSAGE = "15 dakika boyunca aynı isteği tekrarlı olarak atamazsınız!"
+PRODUCT_REQUIRED = (
+    "barcode",
+    "title",
+    "productMainId",
+    "brandName",
+    "categoryId",
+    "quantity",
+    "stockCode",
+    "description",
+    "currencyType",
+    "listPrice",
+    "salePrice",
+    "vatRate",
+)
+VAT_RATES = {0, 1, 10, 20}
 
 
 @dataclass
@@ -41,6 +60,9 @@ class FakeTrendyol:
     products: dict[str, dict[str, Any]] = field(default_factory=dict)
     known_barcodes: set[str] | None = None  # None: every barcode exists
     refuse: dict[str, str] = field(default_factory=dict)  # barcode → failure reason
+    # barcode → the product as created (and updated): what the shop has listed there
+    catalogue: dict[str, dict[str, Any]] = field(default_factory=dict)
+    unknown_categories: set[int] = field(default_factory=set)  # refused category ids
     batches: dict[str, dict[str, Any]] = field(default_factory=dict)
     pending_polls: int = 0  # batch results answered IN_PROGRESS this many times first
     packages: list[dict[str, Any]] = field(default_factory=list)
@@ -61,6 +83,15 @@ class FakeTrendyol:
             body["items"]
             for method, path, body in self.requests
             if method == "POST" and path.endswith("/price-and-inventory")
+        ]
+
+    def product_requests(self) -> list[tuple[str, list[dict[str, Any]]]]:
+        """(method, items) of every product create (POST) or update (PUT) received."""
+        return [
+            (method, body["items"])
+            for method, path, body in self.requests
+            if method in {"POST", "PUT"}
+            and re.fullmatch(r"/integration/product/sellers/[^/]+/products", path)
         ]
 
     def too_many(self, retry_after: int = 60) -> None:
@@ -145,6 +176,11 @@ class FakeTrendyol:
             rf"/integration/inventory/sellers/{seller}/products/price-and-inventory", path
         ):
             return self._price_and_inventory(body)
+        if (
+            method in {"POST", "PUT"}
+            and path == f"/integration/product/sellers/{self.seller_id}/products"
+        ):
+            return self._products(body, is_update=method == "PUT")
         match = re.fullmatch(
             rf"/integration/product/sellers/{seller}/products/batch-requests/([\w-]+)", path
         )
@@ -202,6 +238,72 @@ class FakeTrendyol:
         batch_id = f"{next(self._ids):04d}-batch-{int(time.time())}"
         self.batches[batch_id] = {"items": results, "polls": self.pending_polls}
         return 200, {"batchRequestId": batch_id}, {}
+
+    def _products(self, body: Any, *, is_update: bool) -> tuple[int, Any, dict[str, str]]:
+        items = body.get("items") if isinstance(body, dict) else None
+        if not isinstance(items, list) or not items:
+            return 400, {"errors": [{"message": "items is required"}]}, {}
+        if len(items) > 1000:
+            return 400, {"errors": [{"message": "En fazla 1000 item gönderilebilir."}]}, {}
+        results = []
+        for item in items:
+            barcode = str(item.get("barcode"))
+            reasons = self._product_problems(item)
+            if is_update and barcode not in self.catalogue:
+                reasons.append("Ürün bulunamadı.")
+            if not is_update and barcode in self.catalogue:
+                reasons.append("Bu barkod ile daha önce ürün oluşturulmuş.")
+            if barcode in self.refuse:
+                reasons.append(self.refuse[barcode])
+            if not reasons:
+                self.catalogue[barcode] = {**self.catalogue.get(barcode, {}), **item}
+                if self.known_barcodes is not None:
+                    self.known_barcodes.add(barcode)
+                if not is_update:  # an update leaves prices and stock alone, as Trendyol does
+                    self.products[barcode] = {
+                        key: item[key] for key in ("quantity", "salePrice", "listPrice")
+                    }
+            results.append(
+                {
+                    "requestItem": {"product": item},
+                    "status": "FAILED" if reasons else "SUCCESS",
+                    "failureReasons": reasons,
+                }
+            )
+        batch_id = f"{next(self._ids):04d}-product-{int(time.time())}"
+        self.batches[batch_id] = {"items": results, "polls": self.pending_polls}
+        return 200, {"batchRequestId": batch_id}, {}
+
+    def _product_problems(self, item: dict[str, Any]) -> list[str]:
+        """Why Trendyol would refuse the product (its own wording, in Turkish)."""
+        reasons = [
+            f"{name} alanı zorunludur."
+            for name in PRODUCT_REQUIRED
+            if item.get(name) is None or item.get(name) == ""
+        ]
+        if reasons:
+            return reasons
+        if len(str(item["title"])) > 100:
+            reasons.append("Ürün adı en fazla 100 karakter olabilir.")
+        if Decimal(str(item["listPrice"])) < Decimal(str(item["salePrice"])):
+            reasons.append("Liste fiyatı satış fiyatından küçük olamaz.")
+        if item["vatRate"] not in VAT_RATES:
+            reasons.append("KDV oranı 0, 1, 10 veya 20 olmalıdır.")
+        images = item.get("images")
+        if (
+            not isinstance(images, list)
+            or not images
+            or not all(
+                isinstance(image, dict) and str(image.get("url", "")).startswith("http")
+                for image in images
+            )
+        ):
+            reasons.append("En az bir görsel adresi (url) gönderilmelidir.")
+        if item["categoryId"] in self.unknown_categories:
+            reasons.append(f"Kategori bulunamadı: {item['categoryId']}.")
+        if not isinstance(item.get("attributes", []), list):
+            reasons.append("attributes bir liste olmalıdır.")
+        return reasons
 
     def _batch(self, batch_id: str) -> tuple[int, Any, dict[str, str]]:
         batch = self.batches.get(batch_id)
