@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.db.backends.utils import CursorWrapper
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -168,17 +169,34 @@ def stock_levels_zero(levels: QuerySet[StockLevel]) -> tuple[int, int]:
     """
     held_for_orders = Q(reserved__gt=0, allows_backorder=False)
     kept = levels.filter(held_for_orders).count()
-    stock_changed(levels.values_list("variant_id", flat=True))
+    variant_ids = list(levels.values_list("variant_id", flat=True))
     changed = levels.exclude(held_for_orders).update(quantity=0, updated_at=timezone.now())
+    # After the UPDATE: the change listeners read the new quantities.
+    stock_changed(variant_ids)
     return changed, kept
 
 
 @transaction.atomic
 def stock_levels_add(levels: QuerySet[StockLevel], *, units: int) -> int:
     """Add ``units`` to every level in one UPDATE (no read-then-write)."""
-    stock_changed(levels.values_list("variant_id", flat=True))
+    variant_ids = list(levels.values_list("variant_id", flat=True))
     changed = levels.update(quantity=F("quantity") + units, updated_at=timezone.now())
+    stock_changed(variant_ids)  # after the UPDATE, as above
     return changed
+
+
+def _variants_exist(cursor: CursorWrapper, variant_ids: list[int]) -> None:
+    """Raise ValidationError naming the first ids that are no variant (one query)."""
+    cursor.execute(
+        "SELECT id FROM unnest(%s::bigint[]) AS given(id) "
+        "WHERE NOT EXISTS (SELECT 1 FROM catalog_variant v WHERE v.id = given.id)",
+        [variant_ids],
+    )
+    unknown = [variant_id for (variant_id,) in cursor.fetchall()]
+    if unknown:
+        raise ValidationError(
+            _("No such variant: %(ids)s.") % {"ids": ", ".join(map(str, unknown[:10]))}
+        )
 
 
 @transaction.atomic
@@ -200,16 +218,7 @@ def stock_quantities_set(*, pool_id: int, quantities: Mapping[int, int]) -> int:
             % {"ids": ", ".join(map(str, negative[:10]))}
         )
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT id FROM unnest(%s::bigint[]) AS given(id) "
-            "WHERE NOT EXISTS (SELECT 1 FROM catalog_variant v WHERE v.id = given.id)",
-            [variant_ids],
-        )
-        unknown = [variant_id for (variant_id,) in cursor.fetchall()]
-        if unknown:
-            raise ValidationError(
-                _("No such variant: %(ids)s.") % {"ids": ", ".join(map(str, unknown[:10]))}
-            )
+        _variants_exist(cursor, variant_ids)
         cursor.execute(
             "SELECT variant_id, reserved FROM pricing_stocklevel WHERE pool_id = %s "
             "AND variant_id = ANY(%s::bigint[]) AND NOT allows_backorder AND reserved > 0",
@@ -376,16 +385,7 @@ def prices_bulk_set(*, price_list: PriceList, prices: Mapping[int, PriceAmounts]
         )
     rows = [prices[variant_id] for variant_id in variant_ids]
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT id FROM unnest(%s::bigint[]) AS given(id) "
-            "WHERE NOT EXISTS (SELECT 1 FROM catalog_variant v WHERE v.id = given.id)",
-            [variant_ids],
-        )
-        unknown = [variant_id for (variant_id,) in cursor.fetchall()]
-        if unknown:
-            raise ValidationError(
-                _("No such variant: %(ids)s.") % {"ids": ", ".join(map(str, unknown[:10]))}
-            )
+        _variants_exist(cursor, variant_ids)
         cursor.execute(
             """
             INSERT INTO pricing_priceentry

@@ -371,27 +371,13 @@ def shipping_options(
         _key("rates", country, region, currency),
         lambda: _zone_rates(country, region, currency),
     )
-    options = []
-    for method, rate in chosen:
-        price = rate_price(rate, weight_grams=weight_grams, goods_value=goods_value)
-        if price is None:
-            continue
-        options.append(
-            ShippingOption(
-                method_id=method.pk,
-                code=method.code,
-                carrier=method.carrier,
-                name=method.name(language or translation.get_language() or ""),
-                price=money_quantize(price, currency),
-                currency=currency,
-                price_includes_tax=rate.includes_tax,
-                days_min=method.days_min,
-                days_max=method.days_max,
-            )
-        )
-    positions = {method.pk: method.position for method, _rate in chosen}
-    options.sort(key=lambda o: (o.price, positions[o.method_id], o.days_max, o.code))
-    return options
+    return _options_priced(
+        chosen,
+        weight_grams=weight_grams,
+        goods_value=goods_value,
+        currency=currency,
+        language=language,
+    )
 
 
 def country_shipping_options(
@@ -419,6 +405,25 @@ def country_shipping_options(
     chosen = config_cached(
         _CONFIG, _key("rates", country, "", currency), lambda: _zone_rates(country, "", currency)
     )
+    return _options_priced(
+        chosen,
+        weight_grams=weight_grams,
+        goods_value=goods_value,
+        currency=currency,
+        language=language,
+    )
+
+
+def _options_priced(
+    chosen: tuple[tuple[ShippingMethod, ShippingRate], ...],
+    *,
+    weight_grams: int,
+    goods_value: Decimal,
+    currency: str,
+    language: str,
+) -> list[ShippingOption]:
+    """The methods whose rate prices this parcel, cheapest first (then position,
+    speed, code)."""
     options = []
     for method, rate in chosen:
         price = rate_price(rate, weight_grams=weight_grams, goods_value=goods_value)

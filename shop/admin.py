@@ -245,8 +245,9 @@ class TaskRunAdmin(ReadOnlyAdmin):
     """The task run log: did last night's feed build run, how long did it take,
     what went wrong. Above the list: each scheduled task with its last run."""
 
-    list_display = ["task_name", "state_shown", "started_at", "duration", "progress", "outcome"]
-    list_filter = ["state", "task_name"]
+    list_display = ["task", "state_shown", "started_at", "duration", "progress", "outcome"]
+    # No filter column, so the runs get the page's width: the schedule links each
+    # task's runs (?task_name=…) and the template links each state (?state=…).
     search_fields = ["task_name", "task_id", "error", "result"]
     list_per_page = 50
     fields = readonly_fields = (
@@ -261,6 +262,13 @@ class TaskRunAdmin(ReadOnlyAdmin):
         "error",
         "worker",
     )
+
+    @admin.display(description=_("task"), ordering="task_name")
+    def task(self, run: TaskRun) -> str:
+        """``app.tasks.name`` reads as ``name (app)``; the full name is the tooltip."""
+        module, _dot, name = run.task_name.rpartition(".")
+        app = module.removesuffix(".tasks").rpartition(".")[2]
+        return format_html('<span title="{}">{} ({})</span>', run.task_name, name, app)
 
     @admin.display(description=_("state"), ordering="state")
     def state_shown(self, run: TaskRun) -> str:
@@ -285,19 +293,21 @@ class TaskRunAdmin(ReadOnlyAdmin):
         if run.percent is None:
             return "—"
         return format_html(
-            '<progress value="{}" max="{}" aria-label="{}"></progress> {} / {} ({} %)',
+            '<progress value="{}" max="{}" title="{} / {}" aria-label="{}"></progress> {} %',
+            run.done,
+            run.total,
             run.done,
             run.total,
             _("Progress"),
-            run.done,
-            run.total,
             run.percent,
         )
 
     @admin.display(description=_("result or error"))
     def outcome(self, run: TaskRun) -> str:
         text = run.error.partition("\n")[0] if run.error else run.result
-        return text if len(text) <= 100 else text[:99] + "…"
+        if len(text) <= 60:
+            return text
+        return format_html('<span title="{}">{}…</span>', text[:1000], text[:59])
 
     def get_urls(self) -> list[URLPattern]:
         run_now = self.admin_site.admin_view(require_POST(self.run_now_view))
@@ -309,6 +319,8 @@ class TaskRunAdmin(ReadOnlyAdmin):
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
         context = {
             "schedule": schedule_rows(),
+            "states": TaskRun.State.choices,
+            "state_shown": request.GET.get("state", ""),
             "can_run": request.user.is_superuser,
             # Refresh while something runs, so progress bars move without a click.
             "refresh": TaskRun.objects.filter(state=TaskRun.State.RUNNING).exists(),

@@ -12,6 +12,7 @@ deleted daily (``shop.tasks.task_runs_prune``).
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import traceback
@@ -52,9 +53,16 @@ def quiet_task_names() -> set[str]:
 
 
 def _summary(value: Any) -> str:
+    """A task's return value as support reads it: JSON where it can be."""
     if value is None:
         return ""
-    return repr(value)[:TEXT_LIMIT] if not isinstance(value, str) else value[:TEXT_LIMIT]
+    if isinstance(value, str):
+        return value[:TEXT_LIMIT]
+    try:
+        text = json.dumps(value, default=str, ensure_ascii=False)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text[:TEXT_LIMIT]
 
 
 def _did_something(value: Any) -> bool:

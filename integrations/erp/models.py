@@ -203,3 +203,38 @@ class WebhookAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.delivery_id} @ {self.at:%Y-%m-%d %H:%M:%S}: {self.status_code or self.error}"
+
+
+class StockLowState(models.Model):
+    """Whether a variant's stock in a pool is at or below its low-stock threshold, as
+    ``stock.low`` last saw it: the event fires when ``is_low`` turns true, once per
+    crossing; going back above the threshold clears it so the next drop fires again.
+
+    ``crossings`` counts the times it went low (it names each event's occurrence).
+    Written only by ``webhooks.stock_low_check``.
+    """
+
+    variant = models.ForeignKey(
+        "catalog.Variant", on_delete=models.CASCADE, related_name="+", verbose_name=_("variant")
+    )
+    pool = models.ForeignKey(
+        "pricing.StockPool",
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("stock pool"),
+    )
+    is_low = models.BooleanField(_("low"), default=False)
+    crossings = models.PositiveIntegerField(_("times gone low"), default=0)
+    changed_at = models.DateTimeField(_("changed"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("low-stock state")
+        verbose_name_plural = _("low-stock states")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["variant", "pool"], name="stock_low_state_once_per_level"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.variant_id}@{self.pool_id}: {'low' if self.is_low else 'ok'}"

@@ -25,7 +25,6 @@ from django.utils.translation import gettext
 from catalog.models import Variant
 from integrations.erp.errors import ErpError, RowError
 from integrations.erp.models import ApiToken, IdempotencyRecord, OrderAcknowledgement
-from integrations.erp.webhooks import LevelSeen, stock_low_record
 from orders.errors import OrderError
 from orders.models import Order, Shipment
 from orders.services import shipment_create
@@ -77,12 +76,12 @@ def _refuse(errors: list[RowError]) -> ErpError:
     )
 
 
-def _variants_by_sku(skus: set[str]) -> dict[str, tuple[int, bool, int]]:
-    """SKU → (variant id, allows backorder, low-stock threshold), in one query."""
+def _variants_by_sku(skus: set[str]) -> dict[str, tuple[int, bool]]:
+    """SKU → (variant id, allows backorder), in one query."""
     return {
-        sku: (pk, backorder, threshold)
-        for sku, pk, backorder, threshold in Variant.objects.filter(sku__in=skus).values_list(
-            "sku", "pk", "allows_backorder", "low_stock_threshold"
+        sku: (pk, backorder)
+        for sku, pk, backorder in Variant.objects.filter(sku__in=skus).values_list(
+            "sku", "pk", "allows_backorder"
         )
     }
 
@@ -166,7 +165,8 @@ def stock_write(*, rows: Sequence[StockRow]) -> BulkResult:
 
     Reservations stay as they are; a quantity below what open orders reserved of
     a variant sold without backorder is refused. Levels that this takes from
-    above a variant's low-stock threshold to at or below it raise ``stock.low``.
+    above a variant's low-stock threshold to at or below it raise ``stock.low``
+    (``stock_quantities_set`` notes the change; ``webhooks.stock_low_note`` checks it).
     """
     if len(rows) > MAX_ROWS:
         raise ErpError(
@@ -176,12 +176,12 @@ def stock_write(*, rows: Sequence[StockRow]) -> BulkResult:
     pools = {
         pool.code: pool for pool in StockPool.objects.filter(code__in={row.pool for row in rows})
     }
-    levels = {
-        (variant_id, pool_id): (quantity, reserved)
-        for variant_id, pool_id, quantity, reserved in StockLevel.objects.filter(
+    reserved_units = {
+        (variant_id, pool_id): reserved
+        for variant_id, pool_id, reserved in StockLevel.objects.filter(
             pool_id__in=[pool.pk for pool in pools.values()],
             variant_id__in=[variant[0] for variant in variants.values()],
-        ).values_list("variant_id", "pool_id", "quantity", "reserved")
+        ).values_list("variant_id", "pool_id", "reserved")
     }
     errors: list[RowError] = []
     seen: set[tuple[str, str]] = set()
@@ -214,8 +214,8 @@ def stock_write(*, rows: Sequence[StockRow]) -> BulkResult:
         seen.add((row.sku, row.pool))
         if variant is None or pool is None:
             continue
-        variant_id, allows_backorder, _threshold = variant
-        _quantity, reserved = levels.get((variant_id, pool.pk), (0, 0))
+        variant_id, allows_backorder = variant
+        reserved = reserved_units.get((variant_id, pool.pk), 0)
         if not allows_backorder and 0 <= row.quantity < reserved:
             errors.append(
                 {
@@ -229,28 +229,10 @@ def stock_write(*, rows: Sequence[StockRow]) -> BulkResult:
     if errors:
         raise _refuse(errors)
     changed = 0
-    thresholds = {variant_id: threshold for variant_id, _, threshold in variants.values()}
-    skus = {variant[0]: sku for sku, variant in variants.items()}
     try:
         with transaction.atomic():
             for code in sorted(by_pool):
-                pool = pools[code]
-                changed += stock_quantities_set(pool_id=pool.pk, quantities=by_pool[code])
-                seen_levels = []
-                for variant_id, quantity in by_pool[code].items():
-                    before, reserved = levels.get((variant_id, pool.pk), (0, 0))
-                    seen_levels.append(
-                        LevelSeen(
-                            variant_id=variant_id,
-                            pool_id=pool.pk,
-                            sku=skus[variant_id],
-                            pool=code,
-                            available_before=before - reserved,
-                            available_after=quantity - reserved,
-                            threshold=thresholds[variant_id],
-                        )
-                    )
-                stock_low_record(seen_levels, source=f"api:{timezone.now().timestamp()}")
+                changed += stock_quantities_set(pool_id=pools[code].pk, quantities=by_pool[code])
     except (ValidationError, IntegrityError) as refused:
         raise ErpError(
             409,

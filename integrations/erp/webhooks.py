@@ -16,10 +16,14 @@ retried with exponential backoff until ``ERP_WEBHOOK_MAX_ATTEMPTS``, after
 which the delivery is given up (the admin shows it and can send it again).
 
 Order events come from the orders outbox (``erp_outbox_handler``, registered
-in ``ErpConfig.ready``); ``stock.low`` is raised when an order or an API stock
-write takes a variant's free units in a pool from above its low-stock
-threshold (``Variant.low_stock_threshold``) to at or below it, once per
-crossing.
+in ``ErpConfig.ready``). ``stock.low`` is raised when a variant's free units in a
+pool go from above its low-stock threshold (``Variant.low_stock_threshold``) to
+at or below it, once per crossing, whatever changed them: every stock write
+(admin, imports, the API, other services) notes its products as changed, and
+``stock_low_note``, a product-change listener, checks their levels in the
+writer's transaction; orders placed, imported, cancelled or refunded are checked from
+the outbox (they reserve and release units without noting products).
+``StockLowState`` remembers which levels are low.
 """
 
 from __future__ import annotations
@@ -68,6 +72,8 @@ OUTBOX_EVENTS = {
     "order.cancelled": WebhookEvent.ORDER_CANCELLED,
     "invoice.issued": WebhookEvent.INVOICE_ISSUED,
 }
+# Outbox kinds that reserve units or give them back: their variants' levels are checked.
+STOCK_MOVING_EVENTS = ("order.placed", "order.imported", "order.cancelled", "order.refunded")
 
 
 # Signing
@@ -173,100 +179,119 @@ def deliveries_enqueue(delivery_ids: Iterable[int], *, countdown: float = 0) -> 
 
 def erp_outbox_handler(event: OutboxEvent) -> None:
     """Outbox handler: the order and invoice events become webhook deliveries, and an
-    order that leaves a variant low in a pool raises ``stock.low``.
+    order placed, imported, cancelled or refunded has its variants' levels checked for
+    ``stock.low`` (``stock_low_check``).
 
     Only writes rows (in the outbox's transaction); sending waits for the commit.
     """
     name = OUTBOX_EVENTS.get(event.kind)
-    if name is None:
-        return
-    payload = dict(event.payload)
-    number = str(payload.pop("number", ""))
-    data: dict[str, Any] = {"order": {"id": event.order_id, "number": number}, **payload}
-    webhook_events_record(
-        event=name, occurrences=[Occurrence(source=f"outbox:{event.pk}", data=data)]
-    )
-    if event.kind == "order.placed" and event.order_id is not None:
-        stock_low_after_order(order_id=event.order_id, source=f"outbox:{event.pk}")
-
-
-@dataclass(frozen=True)
-class LevelSeen:
-    """A stock level before and after a change, with what the ERP knows it by."""
-
-    variant_id: int
-    pool_id: int
-    sku: str
-    pool: str
-    available_before: int
-    available_after: int
-    threshold: int
-
-    @property
-    def crossed_low(self) -> bool:
-        return self.available_before > self.threshold >= self.available_after
-
-
-def stock_low_record(levels: Iterable[LevelSeen], *, source: str) -> int:
-    """Raise ``stock.low`` for the levels that went from above their threshold to at or
-    below it. Returns how many did."""
-    occurrences = [
-        Occurrence(
-            source=f"stock-low:{level.variant_id}:{level.pool_id}:{source}",
-            data={
-                "sku": level.sku,
-                "variant_id": level.variant_id,
-                "pool": level.pool,
-                "available": level.available_after,
-                "threshold": level.threshold,
-            },
+    if name is not None:
+        payload = dict(event.payload)
+        number = str(payload.pop("number", ""))
+        data: dict[str, Any] = {"order": {"id": event.order_id, "number": number}, **payload}
+        webhook_events_record(
+            event=name, occurrences=[Occurrence(source=f"outbox:{event.pk}", data=data)]
         )
-        for level in levels
-        if level.crossed_low
-    ]
-    webhook_events_record(event=WebhookEvent.STOCK_LOW, occurrences=occurrences)
-    return len(occurrences)
+    if event.kind in STOCK_MOVING_EVENTS and event.order_id is not None:
+        stock_low_check(
+            variants_sql="SELECT variant_id FROM orders_orderline WHERE order_id = %s",
+            params=[event.order_id],
+        )
 
 
-def stock_low_after_order(*, order_id: int, source: str) -> int:
-    """``stock.low`` for the levels the order's reservations took below their threshold
-    (free units now, against now plus what the order reserved)."""
+def stock_low_note(products_sql: str, params: list[list[int]], source: str) -> None:
+    """Product-change listener (``catalog.services.product_change_listener_register``):
+    a stock change (source ``stock`` or ``stock-pool:<id>``) has the products'
+    levels, in that pool or all, checked for ``stock.low`` in the writer's
+    transaction. One query when nobody subscribes; nothing for other changes."""
+    kind, _, identifier = source.partition(":")
+    if kind == "stock" and not identifier:
+        pool_id = None
+    elif kind == "stock-pool" and identifier.isdigit():
+        pool_id = int(identifier)
+    else:
+        return
+    stock_low_check(
+        variants_sql=f"SELECT id FROM catalog_variant WHERE product_id IN ({products_sql})",  # noqa: S608
+        params=params,
+        pool_id=pool_id,
+    )
+
+
+def stock_low_check(*, variants_sql: str, params: Sequence[Any], pool_id: int | None = None) -> int:
+    """Raise ``stock.low`` for the levels of the variants ``variants_sql`` selects (one
+    column of ids; in ``pool_id``, or every pool) that are now low and were not.
+
+    A level is low when it does not allow backorder and its free units
+    (quantity − reserved) are at or below ``Variant.low_stock_threshold``. One
+    statement compares the levels with ``StockLowState``: it marks the levels
+    that went low (``INSERT … ON CONFLICT … WHERE NOT is_low``, which locks the
+    row, so of two transactions checking one level only one fires) and clears
+    those back above the threshold, so that a later drop fires again; then the
+    events are recorded for those that went low. One query when nobody
+    subscribes to ``stock.low`` (and no state is kept then). Returns how many
+    levels went low.
+    """
     if not WebhookSubscriber.objects.filter(
         is_active=True, events__contains=[WebhookEvent.STOCK_LOW]
     ).exists():
         return 0
+    pool_condition = "" if pool_id is None else "AND l.pool_id = %s"
+    pool_params = [] if pool_id is None else [pool_id]
     with connection.cursor() as cursor:
         cursor.execute(
-            """
-            SELECT r.variant_id, r.pool_id, v.sku, p.code, l.quantity - l.reserved,
-                   v.low_stock_threshold, SUM(r.quantity)
-            FROM orders_stockreservation r
-            JOIN orders_orderline line ON line.id = r.order_line_id
-            JOIN pricing_stocklevel l ON l.variant_id = r.variant_id AND l.pool_id = r.pool_id
-            JOIN catalog_variant v ON v.id = r.variant_id
-            JOIN pricing_stockpool p ON p.id = r.pool_id
-            WHERE line.order_id = %s AND NOT l.allows_backorder
-            GROUP BY r.variant_id, r.pool_id, v.sku, p.code, l.quantity, l.reserved,
-                     v.low_stock_threshold
-            """,
-            [order_id],
+            f"""
+            WITH checked AS (
+                SELECT l.variant_id, l.pool_id, v.sku, p.code AS pool,
+                       l.quantity - l.reserved AS available, v.low_stock_threshold AS threshold,
+                       NOT l.allows_backorder
+                           AND l.quantity - l.reserved <= v.low_stock_threshold AS is_low
+                FROM pricing_stocklevel l
+                JOIN catalog_variant v ON v.id = l.variant_id
+                JOIN pricing_stockpool p ON p.id = l.pool_id
+                WHERE l.variant_id IN ({variants_sql}) {pool_condition}
+            ),
+            cleared AS (
+                UPDATE erp_stocklowstate state SET is_low = FALSE, changed_at = now()
+                FROM checked
+                WHERE state.variant_id = checked.variant_id AND state.pool_id = checked.pool_id
+                  AND state.is_low AND NOT checked.is_low
+            ),
+            went_low AS (
+                INSERT INTO erp_stocklowstate (variant_id, pool_id, is_low, crossings, changed_at)
+                SELECT variant_id, pool_id, TRUE, 1, now() FROM checked WHERE is_low
+                ORDER BY variant_id, pool_id
+                ON CONFLICT (variant_id, pool_id) DO UPDATE
+                    SET is_low = TRUE, crossings = erp_stocklowstate.crossings + 1,
+                        changed_at = EXCLUDED.changed_at
+                    WHERE NOT erp_stocklowstate.is_low
+                RETURNING variant_id, pool_id, crossings
+            )
+            SELECT checked.variant_id, checked.pool_id, went_low.crossings, checked.sku,
+                   checked.pool, checked.available, checked.threshold
+            FROM went_low JOIN checked USING (variant_id, pool_id)
+            ORDER BY checked.variant_id, checked.pool_id
+            """,  # noqa: S608 (fixed SQL fragments; values are parameters)
+            [*params, *pool_params],
         )
         rows = cursor.fetchall()
-    return stock_low_record(
-        (
-            LevelSeen(
-                variant_id=variant_id,
-                pool_id=pool_id,
-                sku=sku,
-                pool=pool,
-                available_before=available + ordered,
-                available_after=available,
-                threshold=threshold,
+    webhook_events_record(
+        event=WebhookEvent.STOCK_LOW,
+        occurrences=[
+            Occurrence(
+                source=f"stock-low:{variant_id}:{level_pool_id}:{crossings}",
+                data={
+                    "sku": sku,
+                    "variant_id": variant_id,
+                    "pool": pool,
+                    "available": available,
+                    "threshold": threshold,
+                },
             )
-            for variant_id, pool_id, sku, pool, available, threshold, ordered in rows
-        ),
-        source=source,
+            for variant_id, level_pool_id, crossings, sku, pool, available, threshold in rows
+        ],
     )
+    return len(rows)
 
 
 # Sending
