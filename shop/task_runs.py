@@ -65,9 +65,20 @@ def _summary(value: Any) -> str:
     return text[:TEXT_LIMIT]
 
 
-def _did_something(value: Any) -> bool:
+# Keys of a result that name or time the work rather than count it.
+NOT_WORK = frozenset({"seconds", "skipped", "busy", "marketplace", "market", "feed", "name"})
+
+
+def acted(value: Any) -> bool:
+    """Whether a task's result says it did something: a count above zero, a non-empty
+    text or list, anywhere in it, except under keys that only name or time the
+    run (``{"written": 0, "seconds": 0.1}`` did nothing)."""
     if hasattr(value, "__dataclass_fields__"):
-        return any(bool(getattr(value, name)) for name in value.__dataclass_fields__)
+        value = {name: getattr(value, name) for name in value.__dataclass_fields__}
+    if isinstance(value, dict):
+        return any(acted(item) for key, item in value.items() if key not in NOT_WORK)
+    if isinstance(value, list | tuple | set):
+        return any(acted(item) for item in value)
     return bool(value)
 
 
@@ -120,7 +131,7 @@ def _run_finished(
         fields["result"] = _summary(retval)
     started = _started.pop(task_id, None)
     if started is not None:  # a quiet task: kept only when it acted or failed
-        if outcome == TaskRun.State.SUCCESS and not _did_something(retval):
+        if outcome == TaskRun.State.SUCCESS and not acted(retval):
             return
         _safely(
             TaskRun.objects.update_or_create,

@@ -10,7 +10,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from shop.models import TaskRun
-from shop.task_runs import quiet_task_names, schedule_rows, task_progress, task_runs_prune
+from shop.task_runs import acted, quiet_task_names, schedule_rows, task_progress, task_runs_prune
 
 
 @shared_task(name="tests.count_to")
@@ -70,6 +70,23 @@ def test_frequent_scheduled_tasks_are_logged_only_when_they_act(celery_worker):
     assert outbox_process.delay().get(timeout=20) == 0  # nothing to hand on
 
     assert not TaskRun.objects.filter(task_name="orders.tasks.outbox_process").exists()
+
+
+@pytest.mark.parametrize(
+    ("result", "did"),
+    [
+        (None, False),
+        (0, False),
+        (3, True),
+        ({"contexts_rebuilt": 0, "written": 0, "seconds": 0.09, "skipped": False}, False),
+        ({"contexts_rebuilt": 0, "written": 12, "seconds": 0.2, "skipped": False}, True),
+        ([{"marketplace": "trendyol-tr", "busy": False, "events": 0, "errors": []}], False),
+        ([{"marketplace": "trendyol-tr", "busy": False, "events": 0, "deferred": "429"}], True),
+        (["KRV-2026-000001"], True),
+    ],
+)
+def test_what_counts_as_having_acted(result, did):
+    assert acted(result) is did
 
 
 @pytest.mark.django_db
