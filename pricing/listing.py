@@ -23,6 +23,7 @@ from django.db import connection
 from django.db.models import Exists, OuterRef, QuerySet
 
 from catalog.models import Product
+from pricing.listing_index import listing_index
 from pricing.listing_upkeep import language_bit
 from pricing.models import ListingContext, ListingEntry
 from shop import versions
@@ -136,13 +137,24 @@ class ListingQuery:
 
 
 def listing_product_ids(
-    query: ListingQuery, sort: str, *, offset: int, limit: int, share: float = 1.0
+    query: ListingQuery,
+    sort: str,
+    *,
+    offset: int,
+    limit: int,
+    share: float = 1.0,
+    indexed: bool = True,
 ) -> list[int]:
-    """Product ids of one page of the listing, in ``sort`` order (one query).
+    """Product ids of one page of the listing, in ``sort`` order: from the process's
+    index (``pricing.listing_index``), else (or with ``indexed=False``) one query.
 
     ``share``: about which part of the context's products the listing holds
-    (a category's size over the context's); small listings are sorted.
+    (a category's size over the context's); the query sorts small listings.
     """
+    limit = max(0, min(limit, MAX_RESULTS - offset))
+    index = listing_index(query.context_id) if indexed else None
+    if index is not None:
+        return index.page(query, sort, offset=offset, limit=limit)
     where, params = query.where()
     join = ""
     if sort == "name":
@@ -152,7 +164,6 @@ def listing_product_ids(
         params = [query.language, *params]
     orders = SORT_ORDERS if share >= DENSE_SHARE else SORTED_ORDERS
     order = orders.get(sort, orders["newest"])
-    limit = max(0, min(limit, MAX_RESULTS - offset))
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT l.product_id FROM pricing_listingentry l {join} "  # noqa: S608 - fixed SQL
@@ -162,9 +173,12 @@ def listing_product_ids(
         return [row[0] for row in cursor.fetchall()]
 
 
-def listing_count(query: ListingQuery, *, at_most: int = MAX_RESULTS) -> int:
-    """How many products the listing has, counted up to ``at_most`` + 1 (one query):
-    a result above ``at_most`` means "more than"."""
+def listing_count(query: ListingQuery, *, at_most: int = MAX_RESULTS, indexed: bool = True) -> int:
+    """How many products the listing has, counted up to ``at_most`` + 1 (by the index,
+    else one query): a result above ``at_most`` means "more than"."""
+    index = listing_index(query.context_id) if indexed else None
+    if index is not None:
+        return min(index.count(query), at_most + 1)
     where, params = query.where()
     with connection.cursor() as cursor:
         cursor.execute(
@@ -175,9 +189,12 @@ def listing_count(query: ListingQuery, *, at_most: int = MAX_RESULTS) -> int:
         return int(cursor.fetchone()[0])
 
 
-def listing_counts(query: ListingQuery) -> list[tuple[str, int, int]]:
+def listing_counts(query: ListingQuery, *, indexed: bool = True) -> list[tuple[str, int, int]]:
     """The listing's size, and its products per brand and per attribute value
-    (kind, id, count), in one query over its rows."""
+    (kind, id, count), by the index or in one query over its rows."""
+    index = listing_index(query.context_id) if indexed else None
+    if index is not None:
+        return index.counts(query)
     where, params = query.where()
     with connection.cursor() as cursor:
         cursor.execute(
@@ -208,6 +225,9 @@ def listing_size(context_id: int) -> int:
             )
             return int(cursor.fetchone()[0])
 
+    index = listing_index(context_id)
+    if index is not None:
+        return index.size
     return config_cached(versions.listing_members(context_id), f"listing-size:{context_id}", count)
 
 
@@ -269,10 +289,16 @@ def listing_newest(
     limit: int,
     among: list[int] | None = None,
     condition: tuple[str, list[Any]] | None = None,
+    indexed: bool = True,
 ) -> list[int]:
     """The newest products of the context's listing (one query): of ``among``, or
     walking the listing newest first and keeping those for which ``condition``
     holds (SQL with ``{product}`` for the product id column), at most ``limit``."""
+    if indexed and among is not None and condition is None:
+        index = listing_index(context_id)
+        if index is not None:
+            query = ListingQuery(context_id=context_id, language=language)
+            return index.newest_of(query, among, limit)
     conditions = ["l.context_id = %s::bigint", "l.languages & %s <> 0"]
     params: list[Any] = [context_id, language_bit(language)]
     if among is not None:

@@ -188,9 +188,10 @@ def _category_listing(
 ) -> _Listing:
     """Count, facets, page and card texts of a category listing.
 
-    Each is cached by the versions of what it depends on: facets and the
-    unfiltered count by the listing's members (not its prices or stock), a
-    filtered count and a page's order by prices too when they use them.
+    Facets and the unfiltered count are cached until the listing's members
+    change (not its prices or stock); a filtered count and a page's order come
+    from the process's listing index (``pricing.listing_index``), which costs
+    less than a cache round trip.
     """
     listing_id = context_listing_id(context)
     if listing_id is None:
@@ -203,27 +204,16 @@ def _category_listing(
     query = listing_query(context, listing_id, filters, category_ids)
     total: int = summary.total
     if filters.is_filtered:
-        total = listing_cached(
-            "count",
-            (listing_id, category_id, filters.without_sort()),
-            [rows if query.uses_prices else members],
-            lambda: listing_count(query),
-        )
+        total = listing_count(query)
     shown = min(total, MAX_RESULTS)
     page = _page(form, shown)
     start = (page.number - 1) * PAGE_SIZE
-    uses_prices = query.uses_prices or filters.sort in {"price", "-price"}
-    shown_ids = listing_cached(
-        "page",
-        (listing_id, context.language, category_id, filters, page.number),
-        [rows if uses_prices else members],
-        lambda: listing_product_ids(
-            query,
-            filters.sort,
-            offset=start,
-            limit=PAGE_SIZE,
-            share=summary.total / max(listing_size(listing_id), 1),
-        ),
+    shown_ids = listing_product_ids(
+        query,
+        filters.sort,
+        offset=start,
+        limit=PAGE_SIZE,
+        share=summary.total / max(listing_size(listing_id), 1),
     )
     texts = card_texts_cached(context, shown_ids)
     counted = total if total <= MAX_RESULTS or not filters.is_filtered else None

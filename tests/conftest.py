@@ -8,6 +8,7 @@ import pytest
 from django.core.cache import cache
 
 from pricing.demo import pricing_demo_setup
+from pricing.listing_index import listing_index_clear
 from pricing.models import PriceList
 from shop.cache import circuit_breakers_reset
 from shop.config_cache import config_cache_clear
@@ -20,6 +21,7 @@ def _empty_cache() -> Iterator[None]:
     """Each test starts with an empty, reachable cache (market directory, pages)."""
     circuit_breakers_reset()
     config_cache_clear()
+    listing_index_clear()
     cache.clear()
     yield
     cache.clear()

@@ -1,0 +1,389 @@
+"""A context's listing in process memory: pages, counts and facet counts without a query.
+
+The listing table answers every listing read with one indexed query, but a
+query's cost grows with the catalogue, and most listing URLs are asked only
+once (every sort × filter × page of every category), so caching their answers
+helps little. Each process therefore keeps the rows of the contexts it
+serves as bitsets: row ``i`` is the ``i``-th product in price order (price,
+then product id), and a mask (a Python ``int``) has bit ``i`` set when row
+``i`` belongs to a category, brand, attribute value, language or the
+in-stock rows. A listing's rows are then a few ``&`` and ``|`` of masks, a
+price range is a run of bits, the count is ``int.bit_count`` and a page in
+price order is read from the mask's lowest (or highest) bits; the newest
+and name orders are walked, or the few matching rows sorted, whichever
+costs less.
+
+An index is built from ``pricing.ListingEntry`` in one query and keyed by
+the context's listing version (``shop.versions.listing``), which every
+write to the context's rows retires when it commits: the next read after a
+change builds it again. When the version cannot be read (the cache is
+down), there is no index and ``pricing.listing`` queries the table. An
+index also expires after ``TIMEOUT`` seconds, which bounds what a row changed
+behind the services' back can do. At most ``settings.LISTING_INDEX_CONTEXTS``
+contexts are kept, the least recently used dropped first: about 10 MB per
+context of 100,000 products.
+"""
+
+from __future__ import annotations
+
+import bisect
+import heapq
+import threading
+import time
+from array import array
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.db import connection
+
+from shop import versions
+
+if TYPE_CHECKING:
+    from pricing.listing import ListingQuery
+
+TIMEOUT = 60 * 10
+
+# The set bits of each byte value, lowest first.
+_BYTE_BITS = tuple(tuple(bit for bit in range(8) if value >> bit & 1) for value in range(256))
+
+
+def _mask(rows: Iterable[int], size: int) -> int:
+    """The mask with the bits of ``rows`` set."""
+    bits = bytearray((size + 7) // 8)
+    for row in rows:
+        bits[row >> 3] |= 1 << (row & 7)
+    return int.from_bytes(bits, "little")
+
+
+def _rows(mask: int) -> list[int]:
+    """The set bits of ``mask``, lowest first (a pass over its 64-bit words)."""
+    words = (mask.bit_length() + 63) // 64
+    data = mask.to_bytes(words * 8, "little")
+    rows: list[int] = []
+    for word_number, word in enumerate(memoryview(data).cast("Q")):
+        if word:
+            base = word_number * 64
+            for byte_number in range(8):
+                byte = (word >> (byte_number * 8)) & 0xFF
+                if byte:
+                    first = base + byte_number * 8
+                    rows.extend(first + bit for bit in _BYTE_BITS[byte])
+    return rows
+
+
+def _nth(mask: int, n: int) -> int:
+    """The position of the ``n``-th set bit of ``mask`` (0: the lowest); it has more than ``n``."""
+    low, high = 0, mask.bit_length() - 1
+    while low < high:
+        middle = (low + high) // 2
+        if (mask & ((1 << (middle + 1)) - 1)).bit_count() > n:
+            high = middle
+        else:
+            low = middle + 1
+    return low
+
+
+def _ascending(mask: int, offset: int, limit: int) -> list[int]:
+    """Set bits ``offset`` … ``offset + limit - 1`` of ``mask``, lowest first."""
+    if offset:
+        if mask.bit_count() <= offset:
+            return []
+        start = _nth(mask, offset)
+        mask = mask >> start << start
+    rows: list[int] = []
+    while mask and len(rows) < limit:
+        row = (mask & -mask).bit_length() - 1
+        rows.append(row)
+        mask ^= 1 << row
+    return rows
+
+
+def _descending(mask: int, offset: int, limit: int) -> list[int]:
+    """Set bits ``offset`` … ``offset + limit - 1`` of ``mask``, highest first."""
+    total = mask.bit_count()
+    if total <= offset:
+        return []
+    if offset:
+        mask &= (1 << (_nth(mask, total - 1 - offset) + 1)) - 1
+    rows: list[int] = []
+    while mask and len(rows) < limit:
+        row = mask.bit_length() - 1
+        rows.append(row)
+        mask ^= 1 << row
+    return rows
+
+
+@dataclass
+class _Order:
+    """Rows in a sort order other than price's, and each row's rank in it (-1: not in it)."""
+
+    rows: list[int]
+    rank: array[int]
+
+
+def _order(rows: list[int], size: int) -> _Order:
+    rank = array("l", [-1]) * size
+    for place, row in enumerate(rows):
+        rank[row] = place
+    return _Order(rows, rank)
+
+
+@dataclass
+class ListingIndex:
+    """One context's listing rows as bitsets (see the module's text)."""
+
+    context_id: int
+    version: int
+    built_at: float
+    product_ids: list[int]  # row -> product id, by price then product id
+    prices: list[Decimal]  # row -> price (ascending)
+    everything: int
+    in_stock: int
+    languages: dict[int, int]  # language bit -> rows with a text in it
+    categories: dict[int, int]
+    brands: dict[int, int]
+    values: dict[int, int]
+    newest: _Order
+    _names: dict[tuple[str, int], _Order] = field(default_factory=dict)
+    _rows_of_products: dict[int, int] | None = None
+
+    @property
+    def size(self) -> int:
+        return len(self.product_ids)
+
+    def select(self, query: ListingQuery) -> int:
+        """The mask of the rows ``query`` selects."""
+        from pricing.listing_upkeep import language_bit
+
+        mask = self.languages.get(language_bit(query.language), 0)
+        if query.category_ids is not None:
+            mask &= _any(self.categories, query.category_ids)
+        if query.brand_ids:
+            mask &= _any(self.brands, query.brand_ids)
+        for group in query.value_groups:
+            mask &= _any(self.values, group)
+        if query.price_min is not None or query.price_max is not None:
+            low = 0 if query.price_min is None else bisect.bisect_left(self.prices, query.price_min)
+            high = (
+                self.size
+                if query.price_max is None
+                else bisect.bisect_right(self.prices, query.price_max)
+            )
+            mask &= ((1 << high) - 1) ^ ((1 << low) - 1) if high > low else 0
+        if query.in_stock_only:
+            mask &= self.in_stock
+        return mask
+
+    def count(self, query: ListingQuery) -> int:
+        return self.select(query).bit_count()
+
+    def counts(self, query: ListingQuery) -> list[tuple[str, int, int]]:
+        """The listing's size and its products per brand and attribute value (kind, id, count)."""
+        mask = self.select(query)
+        counts = [("total", 0, mask.bit_count())]
+        if mask:
+            for kind, masks in (("brand", self.brands), ("value", self.values)):
+                for key, rows in masks.items():
+                    count = (mask & rows).bit_count()
+                    if count:
+                        counts.append((kind, key, count))
+        return counts
+
+    def page(self, query: ListingQuery, sort: str, *, offset: int, limit: int) -> list[int]:
+        """Product ids of rows ``offset`` … ``offset + limit - 1`` of the listing by ``sort``."""
+        mask = self.select(query)
+        if sort == "price":
+            rows = _ascending(mask, offset, limit)
+        elif sort == "-price":
+            rows = _descending(mask, offset, limit)
+        else:
+            order = self.names(query.language) if sort == "name" else self.newest
+            rows = self._in_order(mask, order, offset, limit)
+        return [self.product_ids[row] for row in rows]
+
+    def newest_of(self, query: ListingQuery, product_ids: Sequence[int], limit: int) -> list[int]:
+        """Of ``product_ids``, those ``query`` selects, newest first, at most ``limit``."""
+        positions = self.rows_of_products()
+        rows = [positions[pk] for pk in product_ids if pk in positions]
+        mask = self.select(query) & _mask(rows, self.size)
+        return [self.product_ids[row] for row in self._in_order(mask, self.newest, 0, limit)]
+
+    def rows_of_products(self) -> dict[int, int]:
+        if self._rows_of_products is None:
+            self._rows_of_products = {pk: row for row, pk in enumerate(self.product_ids)}
+        return self._rows_of_products
+
+    def names(self, language: str) -> _Order:
+        """Rows by product name in ``language`` (then product id), as the database sorts them."""
+        catalogue = versions.version(versions.CATALOGUE)
+        key = (language, catalogue)
+        order = self._names.get(key)
+        if order is None:
+            positions = self.rows_of_products()
+            named = [positions[pk] for pk in _name_order(language) if pk in positions]
+            order = _order(named, self.size)
+            kept = {other: rows for other, rows in self._names.items() if other[1] == catalogue}
+            self._names = {key: order, **kept}
+        return order
+
+    def _in_order(self, mask: int, order: _Order, offset: int, limit: int) -> list[int]:
+        """Rows ``offset`` … ``offset + limit - 1`` of ``mask`` in ``order``: walking the
+        order when the mask is dense, else sorting the mask's rows by their rank."""
+        matching = mask.bit_count()
+        wanted = offset + limit
+        if matching <= offset or not limit:
+            return []
+        # Walking tests about wanted × size / matching rows; sorting reads the mask's
+        # words and ranks its rows.
+        if wanted * self.size / matching <= self.size / 32 + matching * 4:
+            data = mask.to_bytes((self.size + 7) // 8 or 1, "little")
+            found = []
+            for row in order.rows:
+                if data[row >> 3] >> (row & 7) & 1:
+                    found.append(row)
+                    if len(found) == wanted:
+                        break
+            return found[offset:]
+        rank = order.rank
+        ranked = [row for row in _rows(mask) if rank[row] >= 0]
+        return heapq.nsmallest(wanted, ranked, key=rank.__getitem__)[offset:]
+
+
+def _any(masks: dict[int, int], keys: Iterable[int]) -> int:
+    union = 0
+    for key in keys:
+        union |= masks.get(key, 0)
+    return union
+
+
+def _name_order(language: str) -> list[int]:
+    """Product ids by name in ``language`` (the same for every context), kept in memory
+    until the catalogue changes."""
+    catalogue = versions.version(versions.CATALOGUE)
+    key = (language, catalogue)
+    with _lock:
+        found = _names.get(key)
+    if found is not None:
+        return found
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT product_id FROM catalog_producttranslation WHERE language = %s "
+            "ORDER BY name, product_id",
+            [language],
+        )
+        product_ids = [pk for (pk,) in cursor.fetchall()]
+    with _lock:
+        for stale in [k for k in _names if k[1] != catalogue]:
+            del _names[stale]
+        _names[key] = product_ids
+    return product_ids
+
+
+def _build(context_id: int, version: int) -> ListingIndex:
+    """The context's index from its rows (one query)."""
+    from pricing.listing_upkeep import LANGUAGE_BITS
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT product_id, price, in_stock, languages, brand_id, published_at, "
+            "category_ids, value_ids FROM pricing_listingentry WHERE context_id = %s "
+            "ORDER BY price, product_id",
+            [context_id],
+        )
+        rows = cursor.fetchall()
+    size = len(rows)
+    in_stock: list[int] = []
+    language_rows: dict[int, list[int]] = {bit: [] for bit in LANGUAGE_BITS.values()}
+    category_rows: dict[int, list[int]] = {}
+    brand_rows: dict[int, list[int]] = {}
+    value_rows: dict[int, list[int]] = {}
+    published: list[tuple[datetime, int, int]] = []
+    for row, (
+        product_id,
+        _price,
+        stocked,
+        languages,
+        brand_id,
+        published_at,
+        cats,
+        vals,
+    ) in enumerate(rows):
+        if stocked:
+            in_stock.append(row)
+        for bit, members in language_rows.items():
+            if languages & bit:
+                members.append(row)
+        if brand_id is not None:
+            brand_rows.setdefault(brand_id, []).append(row)
+        for category_id in cats:
+            category_rows.setdefault(category_id, []).append(row)
+        for value_id in vals:
+            value_rows.setdefault(value_id, []).append(row)
+        published.append((published_at, product_id, row))
+    published.sort(reverse=True)
+    return ListingIndex(
+        context_id=context_id,
+        version=version,
+        built_at=time.monotonic(),
+        product_ids=[row[0] for row in rows],
+        prices=[row[1] for row in rows],
+        everything=(1 << size) - 1,
+        in_stock=_mask(in_stock, size),
+        languages={bit: _mask(members, size) for bit, members in language_rows.items()},
+        categories={key: _mask(members, size) for key, members in category_rows.items()},
+        brands={key: _mask(members, size) for key, members in brand_rows.items()},
+        values={key: _mask(members, size) for key, members in value_rows.items()},
+        newest=_order([row for _at, _pk, row in published], size),
+    )
+
+
+_lock = threading.Lock()
+_indexes: OrderedDict[int, ListingIndex] = OrderedDict()
+_names: dict[tuple[str, int], list[int]] = {}
+_building: dict[int, threading.Lock] = {}
+
+
+def listing_index(context_id: int) -> ListingIndex | None:
+    """The context's index as of its current listing version, built when that moved on;
+    None when the version cannot be read."""
+    version = versions.version(versions.listing(context_id))
+    if version == versions.UNKNOWN:
+        return None
+    index = _current(context_id, version)
+    if index is not None:
+        return index
+    with _lock:
+        building = _building.setdefault(context_id, threading.Lock())
+    with building:  # one build per context at a time; the others wait and use it
+        index = _current(context_id, version)
+        if index is None:
+            index = _build(context_id, version)
+            with _lock:
+                _indexes[context_id] = index
+                _indexes.move_to_end(context_id)
+                while len(_indexes) > settings.LISTING_INDEX_CONTEXTS:
+                    _indexes.popitem(last=False)
+    return index
+
+
+def _current(context_id: int, version: int) -> ListingIndex | None:
+    with _lock:
+        index = _indexes.get(context_id)
+        if index is None or index.version != version:
+            return None
+        if time.monotonic() - index.built_at > TIMEOUT:
+            return None
+        _indexes.move_to_end(context_id)
+        return index
+
+
+def listing_index_clear() -> None:
+    """Forget every index (tests; a process that wants its memory back)."""
+    with _lock:
+        _indexes.clear()
+        _names.clear()
