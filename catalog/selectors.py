@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
+from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramWordSimilarity
 from django.core.cache import cache
 from django.db import connection
@@ -22,6 +23,7 @@ from django.db.models import (
     F,
     FilteredRelation,
     FloatField,
+    OuterRef,
     Prefetch,
     Q,
     QuerySet,
@@ -153,17 +155,10 @@ def _attribute_labels_load() -> AttributeLabels:
     )
 
 
-def variant_ids_by_product(product_ids: Sequence[int]) -> dict[int, list[int]]:
-    """Active variant ids of each product, in display order. One query."""
-    grouped: dict[int, list[int]] = {}
-    rows = (
-        Variant.objects.filter(product_id__in=product_ids, is_active=True)
-        .order_by("position", "id")
-        .values_list("product_id", "id")
-    )
-    for product_id, variant_id in rows:
-        grouped.setdefault(product_id, []).append(variant_id)
-    return grouped
+def active_variant_ids() -> ArraySubquery:
+    """A product's active variant ids in display order (an annotation: no query of its own)."""
+    variants = Variant.objects.filter(product_id=OuterRef("pk"), is_active=True)
+    return ArraySubquery(variants.order_by("position", "id").values("id"))
 
 
 def product_for_page(context: MarketContext, slug: str) -> Product | None:

@@ -16,6 +16,7 @@ from django.db.models import QuerySet
 
 from catalog.models import Product
 from catalog.selectors import (
+    active_variant_ids,
     attribute_labels,
     products_ranked,
     search_condition,
@@ -109,12 +110,13 @@ def listed_products(context: MarketContext) -> QuerySet[Product]:
 
 
 def products_in_order(context: MarketContext, product_ids: Sequence[int]) -> list[Product]:
-    """The visible products of ``product_ids`` with their texts, in that order (one query)."""
+    """The visible products of ``product_ids`` with their texts and active variant ids
+    (``variant_ids``), in that order (one query)."""
     products = visible_products(context.country, context.language).filter(pk__in=list(product_ids))
     # Only what a card shows (no dates: reading them costs more than the query).
     products = products.only(
         "id", "brand__name", "primary_image__listing", "primary_image__alt_texts"
-    )
+    ).annotate(variant_ids=active_variant_ids())
     found = {product.pk: product for product in products}
     return [found[pk] for pk in product_ids if pk in found]
 

@@ -10,7 +10,7 @@ left out of the key too, so equivalent URLs show the same page from one entry.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, Self
 
 from django import forms
 from django.http import HttpRequest, QueryDict
@@ -30,9 +30,19 @@ class PageQueryForm(forms.Form):
     """
 
     @classmethod
+    def of(cls, request: HttpRequest) -> Self:
+        """The form of ``request``'s query, built once per request (the page cache's key
+        and the view read the same one)."""
+        forms_of_request = request.__dict__.setdefault("_page_query_forms", {})
+        form = forms_of_request.get(cls)
+        if form is None:
+            form = forms_of_request[cls] = cls(request.GET)
+        return form  # type: ignore[no-any-return]
+
+    @classmethod
     def canonical_query_of(cls, request: HttpRequest) -> str:
         """The page-cache key's query for ``request`` (see ``cached_page``)."""
-        return cls(request.GET).canonical_query()
+        return cls.of(request).canonical_query()
 
     def param(self, name: str) -> Any:
         """The valid value of field ``name``, or its default."""

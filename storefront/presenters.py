@@ -12,7 +12,6 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext, gettext_noop
 
 from catalog.models import Product
-from catalog.selectors import variant_ids_by_product
 from pricing.offers import Availability, Offer, PriceContext, best_offer, offers_for
 from shop import versions
 from shop.context import MarketContext
@@ -47,8 +46,8 @@ class ProductCard(CardText):
 
 
 def card_texts(products: Sequence[Product], context: MarketContext) -> list[CardText]:
-    """Card texts for storefront products (annotated ``name``/``slug``); one query."""
-    variants = variant_ids_by_product([product.pk for product in products])
+    """Card texts for storefront products (annotated ``name``, ``slug`` and
+    ``variant_ids``, as ``products_in_order`` reads them)."""
     texts = []
     for product in products:
         image = product.primary_image
@@ -60,7 +59,7 @@ def card_texts(products: Sequence[Product], context: MarketContext) -> list[Card
                 image_url=image.listing.url if image and image.listing else None,
                 image_alt=image.alt_in(context.language) if image else "",
                 brand=product.brand.name if product.brand else "",
-                variant_ids=tuple(variants.get(product.pk, [])),
+                variant_ids=tuple(product.variant_ids or ()),  # type: ignore[attr-defined]
             )
         )
     return texts

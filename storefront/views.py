@@ -138,7 +138,7 @@ def category(request: HttpRequest, prefix: str, slug: str) -> HttpResponse:
         query = request.META.get("QUERY_STRING", "")
         url = context.url(f"/c/{text.slug}/") + (f"?{query}" if query else "")
         return HttpResponsePermanentRedirect(url)
-    form = ListingForm(request.GET)
+    form = ListingForm.of(request)
     filters = form.filters()
     listing = _category_listing(context, node.id, tree.subtree_ids(node), filters, form)
     text = node.text(context.language)
@@ -249,7 +249,7 @@ def category_alternates(request: HttpRequest, node: CategoryNode) -> list[tuple[
 @cached_page(SearchForm.canonical_query_of)
 def search(request: HttpRequest, prefix: str) -> HttpResponse:
     context = _context(request, listing=True)
-    form = SearchForm(request.GET)
+    form = SearchForm.of(request)
     text = form.param("q")
     listing_id = context_listing_id(context)
     members = versions.listing_members(listing_id or 0)
@@ -299,7 +299,7 @@ def product(request: HttpRequest, prefix: str, slug: str) -> HttpResponse:
     variants = list(item.variants.all())
     page_depends_on(*(versions.stock(variant.pk) for variant in variants))
     offers = offers_for(variants, PriceContext.from_market(context))
-    requested = ProductForm(request.GET).param("variant")
+    requested = ProductForm.of(request).param("variant")
     selected = next((v for v in variants if v.sku == requested), None)
     if requested and selected is None:
         page_not_stored()

@@ -39,24 +39,24 @@ def queries_for(client, url: str, django_assert_max_num_queries, budget: int) ->
 # Offers read prices and stock (2); tax tables are cached until a tax or
 # market change, which a catalogue change does not retire.
 # Home: the newest products of the listing table stay cached until its members
-# change; their texts (1), their variants (1), offers (2).
-HOME = 4
+# change; their texts with their variant ids (1), offers (2).
+HOME = 3
 # Category after a catalogue change: brand names (1) and attribute labels (1),
-# the page's texts (1), variants (1), offers (2). The page's product ids come
+# the page's texts with variant ids (1), offers (2). The page's product ids come
 # from the process's listing index (1 query when a listing version is first
 # read), the category's count and facet counts stay cached until the listing's
 # members change.
-CATEGORY = 6
+CATEGORY = 5
 # Category with every filter: the same; the filtered count comes from the index
 # too (the facets are the unfiltered category's, shared by every filter combination).
-CATEGORY_FILTERED = 6
+CATEGORY_FILTERED = 5
 # Product: product with text (1), variants (1), their options (1), images (1),
 # attributes (1), offers (2), slugs in other languages for hreflang (1).
 PRODUCT = 8
 # Search: full-text matches (1); fewer than TYPO_BELOW, so the vocabulary's
 # similar words (1) and the names holding them (1); the newest of them by the
-# listing index (0), their exact rank (1); the page's texts (1), variants (1), offers (2).
-SEARCH = 8
+# listing index (0), their exact rank (1); the page's texts with variant ids (1), offers (2).
+SEARCH = 7
 
 
 @pytest.mark.parametrize(
