@@ -34,7 +34,6 @@ from array import array
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -290,9 +289,10 @@ def _build(context_id: int, version: int) -> ListingIndex:
 
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT product_id, price, in_stock, languages, brand_id, published_at, "
-            "category_ids, value_ids FROM pricing_listingentry WHERE context_id = %s "
-            "ORDER BY price, product_id",
+            # The newest order comes ranked: reading 100,000 dates costs more than the rest.
+            "SELECT product_id, price, in_stock, languages, brand_id, category_ids, value_ids, "
+            "row_number() OVER (ORDER BY published_at DESC, product_id DESC) - 1 "
+            "FROM pricing_listingentry WHERE context_id = %s ORDER BY price, product_id",
             [context_id],
         )
         rows = cursor.fetchall()
@@ -302,17 +302,10 @@ def _build(context_id: int, version: int) -> ListingIndex:
     category_rows: dict[int, list[int]] = {}
     brand_rows: dict[int, list[int]] = {}
     value_rows: dict[int, list[int]] = {}
-    published: list[tuple[datetime, int, int]] = []
-    for row, (
-        product_id,
-        _price,
-        stocked,
-        languages,
-        brand_id,
-        published_at,
-        cats,
-        vals,
-    ) in enumerate(rows):
+    newest = [0] * size
+    for row, (_pk, _price, stocked, languages, brand_id, cats, vals, newest_rank) in enumerate(
+        rows
+    ):
         if stocked:
             in_stock.append(row)
         for bit, members in language_rows.items():
@@ -324,8 +317,7 @@ def _build(context_id: int, version: int) -> ListingIndex:
             category_rows.setdefault(category_id, []).append(row)
         for value_id in vals:
             value_rows.setdefault(value_id, []).append(row)
-        published.append((published_at, product_id, row))
-    published.sort(reverse=True)
+        newest[newest_rank] = row
     return ListingIndex(
         context_id=context_id,
         version=version,
@@ -338,7 +330,7 @@ def _build(context_id: int, version: int) -> ListingIndex:
         categories={key: _mask(members, size) for key, members in category_rows.items()},
         brands={key: _mask(members, size) for key, members in brand_rows.items()},
         values={key: _mask(members, size) for key, members in value_rows.items()},
-        newest=_order([row for _at, _pk, row in published], size),
+        newest=_order(newest, size),
     )
 
 

@@ -15,12 +15,12 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from django.db import connection
 from django.utils import timezone
 
 from pricing.money import add_tax, quantize, remove_tax
 from pricing.selectors import PriceListInfo, market_pricing
 from pricing.tax import TaxTable, rate_in, tax_table
+from shop.db import planned_cursor
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,8 +320,8 @@ def _price_rows(variant_ids: list[int], price_list_ids: list[int]) -> list[_Pric
     if not price_list_ids:
         return []
     # The variant ids are given to both tables, so that PostgreSQL looks each
-    # up by its key whatever the number of variants (one query).
-    with connection.cursor() as cursor:
+    # up by its key whatever the number of variants (one query, planned once).
+    with planned_cursor() as cursor:
         cursor.execute(
             """
             SELECT e.variant_id, e.price_list_id, e.amount, e.compare_at_amount,
@@ -342,7 +342,7 @@ def available_units(variant_ids: Iterable[int], pool_ids: tuple[int, ...]) -> di
     """Σ max(quantity − reserved, 0) over the market's pools, per variant (one query)."""
     if not pool_ids:
         return {}
-    with connection.cursor() as cursor:
+    with planned_cursor() as cursor:
         cursor.execute(
             """
             SELECT variant_id, sum(greatest(quantity - reserved, 0)) FROM pricing_stocklevel

@@ -162,7 +162,8 @@ def category(request: HttpRequest, prefix: str, slug: str) -> HttpResponse:
             "sorts": form.fields["sort"].choices,  # type: ignore[attr-defined]
             "query": form.canonical_query(without="page"),
             "currency": context.currency,
-            "hreflang_alternates": category_alternates(request, node),
+            # Only pages in the index carry alternates (base.html): a refined one needs none.
+            "hreflang_alternates": [] if filters.is_refined else category_alternates(request, node),
             "canonical_url": _listing_canonical(request, listing.page),
             # Filtered and sorted variants stay out of the index; their links are followed.
             "noindex": filters.is_refined,

@@ -28,6 +28,11 @@ def database_from_env(default: str | None = None) -> dict[str, Any]:
         config["PORT"] = options.pop("port")
     config.setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     config["CONN_HEALTH_CHECKS"] = True
+    # The few queries every listing and cart runs go through shop.db.planned_cursor:
+    # PostgreSQL plans them once per connection. Off behind a pooler that cannot
+    # keep prepared statements (PgBouncer's transaction mode before 1.21).
+    if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
+        options.setdefault("prepare_threshold", 0)
     return config
 
 
