@@ -7,14 +7,19 @@ composes the two for the storefront's listing pages.
 
 from __future__ import annotations
 
+import json
 import math
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import BooleanField, QuerySet
+from django.db.models.expressions import RawSQL
 
-from catalog.models import Product
+from catalog.models import Product, published_until
 from catalog.selectors import (
     active_variant_ids,
     attribute_labels,
@@ -31,6 +36,7 @@ from pricing.listing import (
     products_listed,
 )
 from shop.context import MarketContext
+from shop.db import planned_cursor
 
 DEFAULT_SORT = "newest"
 
@@ -109,15 +115,81 @@ def listed_products(context: MarketContext) -> QuerySet[Product]:
     return products_listed(products, listing_id)
 
 
-def products_in_order(context: MarketContext, product_ids: Sequence[int]) -> list[Product]:
-    """The visible products of ``product_ids`` with their texts and active variant ids
-    (``variant_ids``), in that order (one query)."""
-    products = visible_products(context.country, context.language).filter(pk__in=list(product_ids))
-    # Only what a card shows (no dates: reading them costs more than the query).
-    products = products.only(
-        "id", "brand__name", "primary_image__listing", "primary_image__alt_texts"
-    ).annotate(variant_ids=active_variant_ids())
-    found = {product.pk: product for product in products}
+@dataclass(frozen=True, slots=True)
+class CardRow:
+    """What a product card shows of the catalogue (``card_rows``)."""
+
+    product_id: int
+    name: str
+    slug: str
+    brand: str | None
+    image: str | None  # the listing image's file name in storage
+    image_alt_texts: dict[str, str] | None
+    variant_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class _CardQuery:
+    sql: str
+    params: tuple[object, ...]
+    ids_at: int  # where the product ids go among ``params``
+
+
+_card_queries: dict[tuple[str, str, datetime], _CardQuery] = {}
+_card_queries_lock = threading.Lock()
+
+
+def _card_query(country: str, language: str) -> _CardQuery:
+    """The SQL of ``card_rows``, compiled once per country, language and minute (the
+    catalogue's visibility rules read the minute) rather than on every listing page."""
+    key = (country, language, published_until())
+    with _card_queries_lock:
+        found = _card_queries.get(key)
+    if found is not None:
+        return found
+    marker: list[int] = []
+    rows = (
+        visible_products(country, language)
+        .filter(
+            RawSQL(
+                '"catalog_product"."id" = ANY(%s::bigint[])', (marker,), output_field=BooleanField()
+            )
+        )
+        .annotate(variant_ids=active_variant_ids())
+        .order_by()
+        .values_list(
+            "id",
+            "name",
+            "slug",
+            "brand__name",
+            "primary_image__listing",
+            "primary_image__alt_texts",
+            "variant_ids",
+        )
+    )
+    sql, params = rows.query.sql_with_params()
+    ids_at = next(at for at, param in enumerate(params) if param is marker)
+    found = _CardQuery(sql, tuple(params), ids_at)
+    with _card_queries_lock:
+        for stale in [other for other in _card_queries if other[2] != key[2]]:
+            del _card_queries[stale]
+        _card_queries[key] = found
+    return found
+
+
+def card_rows(context: MarketContext, product_ids: Sequence[int]) -> list[CardRow]:
+    """The card rows of the visible products of ``product_ids`` with a text in the
+    language, in that order (one query, planned once per connection)."""
+    query = _card_query(context.country, context.language)
+    params: list[Any] = list(query.params)
+    params[query.ids_at] = list(product_ids)
+    with planned_cursor() as cursor:
+        cursor.execute(query.sql, params)
+        found = {}
+        for pk, name, slug, brand, image, alt_texts, variant_ids in cursor.fetchall():
+            if isinstance(alt_texts, str):
+                alt_texts = json.loads(alt_texts)
+            found[pk] = CardRow(pk, name, slug, brand, image, alt_texts, tuple(variant_ids or ()))
     return [found[pk] for pk in product_ids if pk in found]
 
 

@@ -11,13 +11,13 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext, gettext_noop
 
-from catalog.models import Product
+from catalog.models import ProductImage, translated
 from pricing.offers import Availability, Offer, PriceContext, best_offer, offers_for
 from shop import versions
 from shop.context import MarketContext
 from shop.formatting import format_money
 from shop.page_cache import page_depends_on
-from storefront.listing import products_in_order
+from storefront.listing import CardRow, card_rows
 
 # Card texts wait in the cache until the catalogue changes (or this long).
 CARD_TIMEOUT = 60 * 60
@@ -45,24 +45,21 @@ class ProductCard(CardText):
     availability: Availability
 
 
-def card_texts(products: Sequence[Product], context: MarketContext) -> list[CardText]:
-    """Card texts for storefront products (annotated ``name``, ``slug`` and
-    ``variant_ids``, as ``products_in_order`` reads them)."""
-    texts = []
-    for product in products:
-        image = product.primary_image
-        texts.append(
-            CardText(
-                product_id=product.pk,
-                name=product.name,  # type: ignore[attr-defined]
-                url=context.url(f"/p/{product.slug}/"),  # type: ignore[attr-defined]
-                image_url=image.listing.url if image and image.listing else None,
-                image_alt=image.alt_in(context.language) if image else "",
-                brand=product.brand.name if product.brand else "",
-                variant_ids=tuple(product.variant_ids or ()),  # type: ignore[attr-defined]
-            )
+def card_texts(rows: Sequence[CardRow], context: MarketContext) -> list[CardText]:
+    """Card texts of storefront products (``card_rows``)."""
+    storage = ProductImage._meta.get_field("listing").storage  # type: ignore[union-attr]
+    return [
+        CardText(
+            product_id=row.product_id,
+            name=row.name,
+            url=context.url(f"/p/{row.slug}/"),
+            image_url=storage.url(row.image) if row.image else None,
+            image_alt=translated(row.image_alt_texts or {}, context.language),
+            brand=row.brand or "",
+            variant_ids=row.variant_ids,
         )
-    return texts
+        for row in rows
+    ]
 
 
 def card_texts_cached(context: MarketContext, product_ids: Sequence[int]) -> list[CardText]:
@@ -75,14 +72,13 @@ def card_texts_cached(context: MarketContext, product_ids: Sequence[int]) -> lis
     """
     catalogue = versions.version(versions.CATALOGUE)
     if catalogue == versions.UNKNOWN:
-        return card_texts(products_in_order(context, product_ids), context)
+        return card_texts(card_rows(context, product_ids), context)
     keys = {pk: f"card:{context.prefix}:{catalogue}:{pk}" for pk in product_ids}
     found = cache.get_many(list(keys.values()))
     missing = [pk for pk in product_ids if keys[pk] not in found]
     if missing:
         loaded = {
-            keys[text.product_id]: text
-            for text in card_texts(products_in_order(context, missing), context)
+            keys[text.product_id]: text for text in card_texts(card_rows(context, missing), context)
         }
         cache.set_many(loaded, CARD_TIMEOUT)
         found |= loaded
