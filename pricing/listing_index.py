@@ -20,8 +20,9 @@ change builds it again. When the version cannot be read (the cache is
 down), there is no index and ``pricing.listing`` queries the table. An
 index also expires after ``TIMEOUT`` seconds, which bounds what a row changed
 behind the services' back can do. At most ``settings.LISTING_INDEX_CONTEXTS``
-contexts are kept, the least recently used dropped first: about 10 MB per
-context of 100,000 products.
+contexts are kept, the least recently used dropped first. On 100,000
+products a context takes about 6 MB and under a second to build; each
+language sorted by name adds about 10 MB, shared by the contexts.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from array import array
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -46,6 +47,8 @@ if TYPE_CHECKING:
     from pricing.listing import ListingQuery
 
 TIMEOUT = 60 * 10
+# Prices are kept as whole numbers of 1/10,000 (the listing table's four decimals).
+PRICE_SCALE = 10_000
 
 # The set bits of each byte value, lowest first.
 _BYTE_BITS = tuple(tuple(bit for bit in range(8) if value >> bit & 1) for value in range(256))
@@ -121,15 +124,15 @@ def _descending(mask: int, offset: int, limit: int) -> list[int]:
 class _Order:
     """Rows in a sort order other than price's, and each row's rank in it (-1: not in it)."""
 
-    rows: list[int]
+    rows: array[int]
     rank: array[int]
 
 
-def _order(rows: list[int], size: int) -> _Order:
+def _order(rows: Sequence[int], size: int) -> _Order:
     rank = array("l", [-1]) * size
     for place, row in enumerate(rows):
         rank[row] = place
-    return _Order(rows, rank)
+    return _Order(array("l", rows), rank)
 
 
 @dataclass
@@ -139,8 +142,8 @@ class ListingIndex:
     context_id: int
     version: int
     built_at: float
-    product_ids: list[int]  # row -> product id, by price then product id
-    prices: list[Decimal]  # row -> price (ascending)
+    product_ids: array[int]  # row -> product id, by price then product id
+    prices: array[int]  # row -> price in units of PRICE_SCALE (ascending)
     everything: int
     in_stock: int
     languages: dict[int, int]  # language bit -> rows with a text in it
@@ -167,12 +170,13 @@ class ListingIndex:
         for group in query.value_groups:
             mask &= _any(self.values, group)
         if query.price_min is not None or query.price_max is not None:
-            low = 0 if query.price_min is None else bisect.bisect_left(self.prices, query.price_min)
-            high = (
-                self.size
-                if query.price_max is None
-                else bisect.bisect_right(self.prices, query.price_max)
-            )
+            low, high = 0, self.size
+            if query.price_min is not None:
+                least = (query.price_min * PRICE_SCALE).to_integral_value(ROUND_CEILING)
+                low = bisect.bisect_left(self.prices, int(least))
+            if query.price_max is not None:
+                most = (query.price_max * PRICE_SCALE).to_integral_value(ROUND_FLOOR)
+                high = bisect.bisect_right(self.prices, int(most))
             mask &= ((1 << high) - 1) ^ ((1 << low) - 1) if high > low else 0
         if query.in_stock_only:
             mask &= self.in_stock
@@ -322,8 +326,8 @@ def _build(context_id: int, version: int) -> ListingIndex:
         context_id=context_id,
         version=version,
         built_at=time.monotonic(),
-        product_ids=[row[0] for row in rows],
-        prices=[row[1] for row in rows],
+        product_ids=array("q", [row[0] for row in rows]),
+        prices=array("q", [int(row[1] * PRICE_SCALE) for row in rows]),
         everything=(1 << size) - 1,
         in_stock=_mask(in_stock, size),
         languages={bit: _mask(members, size) for bit, members in language_rows.items()},

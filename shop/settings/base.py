@@ -279,7 +279,7 @@ VIES_TIMEOUT_SECONDS = env.float("VIES_TIMEOUT_SECONDS", default=3.0)
 # The listing table follows price, stock and catalogue changes within seconds.
 LISTING_REFRESH_SECONDS = env.float("LISTING_REFRESH_SECONDS", default=5.0)
 # Listing contexts each process keeps in memory to sort, filter and count
-# listings without a query (pricing.listing_index): about 10 MB each on
+# listings without a query (pricing.listing_index): about 6 MB each on
 # 100,000 products.
 LISTING_INDEX_CONTEXTS = env.int("LISTING_INDEX_CONTEXTS", default=16)
 # E-invoices (invoicing.providers): the local sandbox provider answers after this many
