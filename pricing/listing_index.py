@@ -144,7 +144,6 @@ class ListingIndex:
     built_at: float
     product_ids: array[int]  # row -> product id, by price then product id
     prices: array[int]  # row -> price in units of PRICE_SCALE (ascending)
-    everything: int
     in_stock: int
     languages: dict[int, int]  # language bit -> rows with a text in it
     categories: dict[int, int]
@@ -328,7 +327,6 @@ def _build(context_id: int, version: int) -> ListingIndex:
         built_at=time.monotonic(),
         product_ids=array("q", [row[0] for row in rows]),
         prices=array("q", [int(row[1] * PRICE_SCALE) for row in rows]),
-        everything=(1 << size) - 1,
         in_stock=_mask(in_stock, size),
         languages={bit: _mask(members, size) for bit, members in language_rows.items()},
         categories={key: _mask(members, size) for key, members in category_rows.items()},
