@@ -224,7 +224,7 @@ def search_results(context: MarketContext, text: str) -> list[int]:
         )
     else:
         return []
-    ranked = products_ranked(
-        listed_products(context).filter(pk__in=candidates), text, context.language
-    )
+    # The candidates come from the listing: only whether they are still shown is checked.
+    shown = visible_products(context.country, context.language).filter(pk__in=candidates)
+    ranked = products_ranked(shown, text, context.language)
     return list(ranked.values_list("pk", flat=True))
