@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.db import connection
 
+from pricing.listing_upkeep import LANGUAGE_BITS, language_bit
 from shop import versions
 
 if TYPE_CHECKING:
@@ -159,8 +160,6 @@ class ListingIndex:
 
     def select(self, query: ListingQuery) -> int:
         """The mask of the rows ``query`` selects."""
-        from pricing.listing_upkeep import language_bit
-
         mask = self.languages.get(language_bit(query.language), 0)
         if query.category_ids is not None:
             mask &= _any(self.categories, query.category_ids)
@@ -288,8 +287,6 @@ def _name_order(language: str) -> list[int]:
 
 def _build(context_id: int, version: int) -> ListingIndex:
     """The context's index from its rows (one query)."""
-    from pricing.listing_upkeep import LANGUAGE_BITS
-
     with connection.cursor() as cursor:
         cursor.execute(
             # The newest order comes ranked: reading 100,000 dates costs more than the rest.
