@@ -355,9 +355,13 @@ class ProductTranslation(models.Model):
         indexes = [
             # Listings sorted by name walk this index.
             models.Index(fields=["language", "name", "product"], name="product_name_order"),
-            GinIndex(fields=["search_vector"], name="product_search_vector"),
+            # Every search is in one language: with the language in the index (btree_gin)
+            # a search reads only that language's entries, not a bitmap of the others.
+            GinIndex(fields=["language", "search_vector"], name="product_search_per_language"),
             GinIndex(
-                fields=["search_name"], name="product_search_trigram", opclasses=["gin_trgm_ops"]
+                fields=["language", "search_name"],
+                name="product_trigram_per_language",
+                opclasses=["varchar_ops", "gin_trgm_ops"],
             ),
         ]
 

@@ -358,14 +358,24 @@ def search_condition(text: str, language: str) -> tuple[str, list[str]]:
     )
 
 
-def products_ranked(products: QuerySet[Product], text: str, language: str) -> QuerySet[Product]:
+def rank_terms(text: str, language: str) -> tuple[str, str]:
+    """What ``products_ranked`` compares products with: the text folded for full
+    text in ``language``, and folded plain for similarity."""
+    return fold_case(text, language), fold_plain(text)
+
+
+def products_ranked(
+    products: QuerySet[Product], words: str, plain: str, language: str
+) -> QuerySet[Product]:
     """``products`` (from ``visible_products``, already known to match) best first:
-    the full-text rank (name and SKUs weigh most) or the name's similarity."""
-    query = SearchQuery(
-        fold_case(text, language), config=search_config(language), search_type="websearch"
-    )
+    the full-text rank (name and SKUs weigh most) or the name's similarity.
+
+    ``words`` and ``plain`` are the shopper's text folded (``rank_terms``), so that
+    the query can be compiled once with slots for them (``shop.db.compiled_query``).
+    """
+    query = SearchQuery(words, config=search_config(language), search_type="websearch")
     rank = Coalesce(SearchRank(F("text__search_vector"), query), Value(0.0))
-    similarity = TrigramWordSimilarity(fold_plain(text), "text__search_name")
+    similarity = TrigramWordSimilarity(plain, "text__search_name")
     return products.annotate(
         relevance=Greatest(rank * 2, similarity, output_field=FloatField())
     ).order_by("-relevance", "-published_at", "-id")

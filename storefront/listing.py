@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import json
 import math
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -24,6 +22,7 @@ from catalog.selectors import (
     active_variant_ids,
     attribute_labels,
     products_ranked,
+    rank_terms,
     search_condition,
     search_matches,
     visible_products,
@@ -36,7 +35,7 @@ from pricing.listing import (
     products_listed,
 )
 from shop.context import MarketContext
-from shop.db import planned_cursor
+from shop.db import CompiledQuery, Slot, compiled_query
 
 DEFAULT_SORT = "newest"
 
@@ -128,68 +127,47 @@ class CardRow:
     variant_ids: tuple[int, ...]
 
 
-@dataclass(frozen=True)
-class _CardQuery:
-    sql: str
-    params: tuple[object, ...]
-    ids_at: int  # where the product ids go among ``params``
-
-
-_card_queries: dict[tuple[str, str, datetime], _CardQuery] = {}
-_card_queries_lock = threading.Lock()
-
-
-def _card_query(country: str, language: str) -> _CardQuery:
+def _card_query(country: str, language: str) -> CompiledQuery:
     """The SQL of ``card_rows``, compiled once per country, language and minute (the
     catalogue's visibility rules read the minute) rather than on every listing page."""
-    key = (country, language, published_until())
-    with _card_queries_lock:
-        found = _card_queries.get(key)
-    if found is not None:
-        return found
-    marker: list[int] = []
-    rows = (
-        visible_products(country, language)
-        .filter(
-            RawSQL(
-                '"catalog_product"."id" = ANY(%s::bigint[])', (marker,), output_field=BooleanField()
+
+    def build() -> tuple[QuerySet[Any], dict[str, Slot]]:
+        ids = Slot()
+        rows = (
+            visible_products(country, language)
+            .filter(_among(ids))
+            .annotate(variant_ids=active_variant_ids())
+            .order_by()
+            .values_list(
+                "id",
+                "name",
+                "slug",
+                "brand__name",
+                "primary_image__listing",
+                "primary_image__alt_texts",
+                "variant_ids",
             )
         )
-        .annotate(variant_ids=active_variant_ids())
-        .order_by()
-        .values_list(
-            "id",
-            "name",
-            "slug",
-            "brand__name",
-            "primary_image__listing",
-            "primary_image__alt_texts",
-            "variant_ids",
-        )
+        return rows, {"ids": ids}
+
+    return compiled_query(("cards", country, language, published_until()), build)
+
+
+def _among(ids: Slot) -> RawSQL:
+    return RawSQL(
+        '"catalog_product"."id" = ANY(%s::bigint[])', (ids.value,), output_field=BooleanField()
     )
-    sql, params = rows.query.sql_with_params()
-    ids_at = next(at for at, param in enumerate(params) if param is marker)
-    found = _CardQuery(sql, tuple(params), ids_at)
-    with _card_queries_lock:
-        for stale in [other for other in _card_queries if other[2] != key[2]]:
-            del _card_queries[stale]
-        _card_queries[key] = found
-    return found
 
 
 def card_rows(context: MarketContext, product_ids: Sequence[int]) -> list[CardRow]:
     """The card rows of the visible products of ``product_ids`` with a text in the
     language, in that order (one query, planned once per connection)."""
-    query = _card_query(context.country, context.language)
-    params: list[Any] = list(query.params)
-    params[query.ids_at] = list(product_ids)
-    with planned_cursor() as cursor:
-        cursor.execute(query.sql, params)
-        found = {}
-        for pk, name, slug, brand, image, alt_texts, variant_ids in cursor.fetchall():
-            if isinstance(alt_texts, str):
-                alt_texts = json.loads(alt_texts)
-            found[pk] = CardRow(pk, name, slug, brand, image, alt_texts, tuple(variant_ids or ()))
+    rows = _card_query(context.country, context.language).run(ids=list(product_ids))
+    found = {}
+    for pk, name, slug, brand, image, alt_texts, variant_ids in rows:
+        if isinstance(alt_texts, str):
+            alt_texts = json.loads(alt_texts)
+        found[pk] = CardRow(pk, name, slug, brand, image, alt_texts, tuple(variant_ids or ()))
     return [found[pk] for pk in product_ids if pk in found]
 
 
@@ -225,6 +203,20 @@ def search_results(context: MarketContext, text: str) -> list[int]:
     else:
         return []
     # The candidates come from the listing: only whether they are still shown is checked.
-    shown = visible_products(context.country, context.language).filter(pk__in=candidates)
-    ranked = products_ranked(shown, text, context.language)
-    return list(ranked.values_list("pk", flat=True))
+    words, plain = rank_terms(text, context.language)
+    rows = _rank_query(context.country, context.language).run(
+        ids=list(candidates), words=words, plain=plain
+    )
+    return [pk for (pk,) in rows]
+
+
+def _rank_query(country: str, language: str) -> CompiledQuery:
+    """The SQL ranking search candidates (``products_ranked``), compiled like the cards'."""
+
+    def build() -> tuple[QuerySet[Any], dict[str, Slot]]:
+        ids, words, plain = Slot(), Slot(str), Slot(str)
+        shown = visible_products(country, language).filter(_among(ids))
+        ranked = products_ranked(shown, words.value, plain.value, language)
+        return ranked.values_list("pk"), {"ids": ids, "words": words, "plain": plain}
+
+    return compiled_query(("search rank", country, language, published_until()), build)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection
+from django.db.models import BooleanField
+from django.db.models.expressions import RawSQL
 from django.test.utils import CaptureQueriesContext
 
-from shop.db import planned_cursor
+from shop.db import Slot, compiled_query, planned_cursor
+from shop.models import Country
 
 pytestmark = pytest.mark.django_db
 
@@ -40,3 +43,36 @@ def test_prepared_statements_can_be_turned_off(settings):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DATABASE_PREPARED_STATEMENTS", "false")
         assert "prepare_threshold" not in database_from_env()["OPTIONS"]
+
+
+def countries_named(codes: Slot, name: Slot):
+    among = RawSQL("code = ANY(%s::varchar[])", (codes.value,), output_field=BooleanField())
+    return Country.objects.filter(among, name__gte=name.value).order_by("code")
+
+
+def test_a_compiled_query_runs_with_the_values_of_its_slots():
+    Country.objects.update_or_create(code="DE", defaults={"name": "Germany"})
+    Country.objects.update_or_create(code="TR", defaults={"name": "Türkiye"})
+    built = []
+
+    def build():
+        codes, name = Slot(), Slot(str)
+        built.append(1)
+        return countries_named(codes, name).values_list("code"), {"codes": codes, "name": name}
+
+    query = compiled_query(("test countries",), build)
+    assert query.run(codes=["DE", "TR"], name="") == [("DE",), ("TR",)]
+    assert query.run(codes=["DE", "TR"], name="H") == [("TR",)]
+    assert query.run(codes=[], name="") == []
+    # Compiled once per key: the second call finds it.
+    assert compiled_query(("test countries",), build) is query
+    assert built == [1]
+
+
+def test_a_slot_the_queryset_does_not_pass_through_is_refused():
+    def build():
+        codes, unused = Slot(), Slot(str)
+        return countries_named(codes, Slot(str)), {"codes": codes, "unused": unused}
+
+    with pytest.raises(ValueError, match="'unused' is 0 times"):
+        compiled_query(("test refused",), build)
