@@ -13,7 +13,7 @@ at most that many products, and a count above it is reported as "more than".
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -232,34 +232,15 @@ def listing_size(context_id: int) -> int:
 
 
 def category_counts(
-    context_id: int, language: str, category_id: int, category_ids: Sequence[int]
+    context_id: int, language: str, category_ids: Sequence[int]
 ) -> list[tuple[str, int, int]]:
-    """``listing_counts`` of a whole category (``category_ids``: its subtree), cached
-    until the listing's members change (and warmed by ``facets_warm`` then)."""
-    return listing_cached(
-        "category-counts",
-        (context_id, language, category_id),
-        [versions.listing_members(context_id)],
-        lambda: listing_counts(
-            ListingQuery(context_id=context_id, language=language, category_ids=tuple(category_ids))
-        ),
-    )
-
-
-def facets_warm(context_ids: Iterable[int]) -> int:
-    """Count every category of these contexts in each language of their market, so
-    that no shopper waits for a category's facets. Returns the number counted."""
-    from catalog.categories import category_tree
-
-    tree = category_tree()
-    counted = 0
-    contexts = ListingContext.objects.filter(pk__in=list(context_ids)).select_related("market")
-    for context in contexts:
-        for language in context.market.languages:
-            for node in tree.nodes.values():
-                category_counts(context.pk, language, node.id, tree.subtree_ids(node))
-                counted += 1
-    return counted
+    """``listing_counts`` of a whole category (``category_ids``: its subtree): counted
+    once per process and version of the listing by its index, which keeps them."""
+    query = ListingQuery(context_id=context_id, language=language, category_ids=tuple(category_ids))
+    index = listing_index(context_id)
+    if index is not None:
+        return index.counts_kept(query)
+    return listing_counts(query, indexed=False)
 
 
 def products_listed(products: QuerySet[Product], context_id: int) -> QuerySet[Product]:

@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from pricing.listing import ListingQuery
 
 TIMEOUT = 60 * 10
+KEPT_COUNTS = 512  # whole-category counts kept per index
 # Prices are kept as whole numbers of 1/10,000 (the listing table's four decimals).
 PRICE_SCALE = 10_000
 
@@ -153,6 +154,7 @@ class ListingIndex:
     newest: _Order
     _names: dict[tuple[str, int], _Order] = field(default_factory=dict)
     _rows_of_products: dict[int, int] | None = None
+    _counts: dict[ListingQuery, list[tuple[str, int, int]]] = field(default_factory=dict)
 
     @property
     def size(self) -> int:
@@ -194,6 +196,16 @@ class ListingIndex:
                     if count:
                         counts.append((kind, key, count))
         return counts
+
+    def counts_kept(self, query: ListingQuery) -> list[tuple[str, int, int]]:
+        """``counts``, kept with the index for the next request (whole categories: a
+        few hundred queries at most)."""
+        found = self._counts.get(query)
+        if found is None:
+            if len(self._counts) >= KEPT_COUNTS:
+                self._counts.clear()
+            found = self._counts[query] = self.counts(query)
+        return found
 
     def page(self, query: ListingQuery, sort: str, *, offset: int, limit: int) -> list[int]:
         """Product ids of rows ``offset`` … ``offset + limit - 1`` of the listing by ``sort``."""

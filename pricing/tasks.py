@@ -29,10 +29,7 @@ def update_exchange_rates() -> dict[str, object]:
 
 @shared_task
 def listing_refresh() -> dict[str, object]:
-    """Bring the listing table up to date (every few seconds, from beat), then count
-    the categories of listings whose members changed, before a shopper asks."""
-    from pricing.listing import facets_warm
+    """Bring the listing table up to date (every few seconds, from beat)."""
     from pricing.listing_upkeep import listing_refresh as refresh
 
-    report = refresh()
-    return {**report.as_dict(), "facets_counted": facets_warm(report.members_changed)}
+    return refresh().as_dict()

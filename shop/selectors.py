@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.core.cache import cache
 from django.db import transaction
 
 from shop import versions
@@ -13,8 +12,7 @@ from shop.context import MarketInfo
 from shop.models import Market
 from shop.request_memo import forget, memoized
 
-MARKET_DIRECTORY_CACHE_KEY = "shop:market-directory:v1"
-MARKET_DIRECTORY_TIMEOUT = 60 * 10
+MARKET_DIRECTORY_KEY = "shop:market-directory"
 
 
 @dataclass(frozen=True)
@@ -35,16 +33,12 @@ class MarketDirectory:
 
 
 def market_directory() -> MarketDirectory:
-    """The active markets, from the cache or two queries (read once per request)."""
-    return memoized(MARKET_DIRECTORY_CACHE_KEY, _cached_market_directory)
-
-
-def _cached_market_directory() -> MarketDirectory:
-    directory: MarketDirectory | None = cache.get(MARKET_DIRECTORY_CACHE_KEY)
-    if directory is None:
-        directory = _build_market_directory()
-        cache.set(MARKET_DIRECTORY_CACHE_KEY, directory, MARKET_DIRECTORY_TIMEOUT)
-    return directory
+    """The active markets, kept in the process's memory until markets change (read
+    once per request, with the shared versions every request reads anyway)."""
+    return memoized(
+        MARKET_DIRECTORY_KEY,
+        lambda: config_cached(versions.MARKETS, MARKET_DIRECTORY_KEY, _build_market_directory),
+    )
 
 
 def market_with_seller(market_id: int) -> Market:
@@ -65,8 +59,7 @@ def markets_changed() -> None:
 
 
 def market_directory_invalidate() -> None:
-    cache.delete(MARKET_DIRECTORY_CACHE_KEY)
-    forget(MARKET_DIRECTORY_CACHE_KEY)
+    forget(MARKET_DIRECTORY_KEY)
     versions.retire_now(versions.MARKETS)
 
 

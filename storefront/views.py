@@ -140,7 +140,7 @@ def category(request: HttpRequest, prefix: str, slug: str) -> HttpResponse:
         return HttpResponsePermanentRedirect(url)
     form = ListingForm.of(request)
     filters = form.filters()
-    listing = _category_listing(context, node.id, tree.subtree_ids(node), filters, form)
+    listing = _category_listing(context, tree.subtree_ids(node), filters, form)
     text = node.text(context.language)
     cards = cards_with_offers(listing.texts, context)
     return render(
@@ -182,17 +182,15 @@ class _Listing:
 
 def _category_listing(
     context: MarketContext,
-    category_id: int,
     category_ids: list[int],
     filters: ListingFilters,
     form: ListingForm,
 ) -> _Listing:
     """Count, facets, page and card texts of a category listing.
 
-    Facets and the unfiltered count are cached until the listing's members
-    change (not its prices or stock); a filtered count and a page's order come
-    from the process's listing index (``pricing.listing_index``), which costs
-    less than a cache round trip.
+    Counts, facets and a page's order come from the process's listing index
+    (``pricing.listing_index``), which costs less than a cache round trip; it
+    keeps a whole category's counts, shared by every filter combination.
     """
     listing_id = context_listing_id(context)
     if listing_id is None:
@@ -200,7 +198,7 @@ def _category_listing(
         return _Listing(page, 0, None, [], Facets(brands=[], attributes=[]))
     members, rows = versions.listing_members(listing_id), versions.listing(listing_id)
     page_depends_on(members, rows)
-    counts = category_counts(listing_id, context.language, category_id, category_ids)
+    counts = category_counts(listing_id, context.language, category_ids)
     summary = summary_from_counts(counts, context.language)
     query = listing_query(context, listing_id, filters, category_ids)
     total: int = summary.total

@@ -8,10 +8,12 @@ from decimal import Decimal
 import pytest
 
 from catalog.models import AttributeValue, Brand, Category, Variant
+from catalog.services import catalogue_changed
 from pricing import listing_index as index_module
 from pricing.listing import (
     MAX_RESULTS,
     ListingQuery,
+    category_counts,
     listing_count,
     listing_counts,
     listing_newest,
@@ -173,3 +175,27 @@ def test_an_index_expires(monkeypatch):
     monkeypatch.setattr(index_module, "TIMEOUT", -1)
 
     assert listing_index(context_id) is not first
+
+
+def test_a_categorys_counts_are_kept_with_the_index_until_its_listing_changes(
+    django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    context = next(c for c in contexts_all() if c.price.country == "DE" and c.signature[1] is None)
+    tee = Variant.objects.get(sku="KRV-TEE-M").product
+    category_ids = tuple(tee.categories.values_list("pk", flat=True))
+    query = ListingQuery(context_id=context.id, language="de", category_ids=category_ids)
+    counts = category_counts(context.id, "de", category_ids)
+    assert sorted(counts) == sorted(listing_counts(query, indexed=False))
+    with django_assert_num_queries(0):
+        assert category_counts(context.id, "de", category_ids) is counts
+
+    tee.is_published = False
+    tee.save()
+    catalogue_changed([tee.pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        listing_refresh()
+
+    total = next(count for kind, _key, count in counts if kind == "total")
+    now = category_counts(context.id, "de", category_ids)
+    assert ("total", 0, total - 1) in now
+    assert sorted(now) == sorted(listing_counts(query, indexed=False))

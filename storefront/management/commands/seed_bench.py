@@ -14,9 +14,8 @@ from django.db import connection
 from catalog.demo import catalog_refresh, catalog_structure_create, generated_specs
 from catalog.models import Product, ProductTranslation, Variant
 from pricing.derivation import derived_prices_rebuild
-from pricing.listing import facets_warm
 from pricing.listing_upkeep import listing_refresh
-from pricing.models import ListingContext, ListingEntry, PriceEntry, StockLevel
+from pricing.models import ListingEntry, PriceEntry, StockLevel
 from storefront.demo import demo_configuration_setup, demo_products_create
 
 BENCH_PREFIX = "BENCH"
@@ -62,9 +61,8 @@ class Command(BaseCommand):
                 derived_prices_rebuild()
             with self._step("Search columns"):
                 catalog_refresh(missing_only=True)  # existing products keep theirs
-        with self._step("Listing table and category counts"):
+        with self._step("Listing table"):
             listing_refresh()
-            facets_warm(ListingContext.objects.values_list("pk", flat=True))
         if created:
             with self._step("Table statistics"):
                 _tables_analyze()
