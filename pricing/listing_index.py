@@ -36,13 +36,14 @@ from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_FLOOR
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import connection
 
 from pricing.listing_upkeep import LANGUAGE_BITS, language_bit
 from shop import versions
+from shop.db import gc_paused
 
 if TYPE_CHECKING:
     from pricing.listing import ListingQuery
@@ -283,7 +284,7 @@ def _name_order(language: str) -> list[int]:
         found = _names.get(key)
     if found is not None:
         return found
-    with connection.cursor() as cursor:
+    with gc_paused(), connection.cursor() as cursor:
         cursor.execute(
             "SELECT product_id FROM catalog_producttranslation WHERE language = %s "
             "ORDER BY name, product_id",
@@ -299,15 +300,21 @@ def _name_order(language: str) -> list[int]:
 
 def _build(context_id: int, version: int) -> ListingIndex:
     """The context's index from its rows (one query)."""
-    with connection.cursor() as cursor:
+    with gc_paused(), connection.cursor() as cursor:
         cursor.execute(
-            # The newest order comes ranked: reading 100,000 dates costs more than the rest.
-            "SELECT product_id, price, in_stock, languages, brand_id, category_ids, value_ids, "
+            # The newest order comes ranked: reading 100,000 dates costs more than the
+            # rest. Prices come as whole numbers of 1/PRICE_SCALE (exact: four decimals).
+            "SELECT product_id, (price * %s)::bigint, in_stock, languages, brand_id, "
+            "category_ids, value_ids, "
             "row_number() OVER (ORDER BY published_at DESC, product_id DESC) - 1 "
             "FROM pricing_listingentry WHERE context_id = %s ORDER BY price, product_id",
-            [context_id],
+            [PRICE_SCALE, context_id],
         )
         rows = cursor.fetchall()
+        return _index_of_rows(context_id, version, rows)
+
+
+def _index_of_rows(context_id: int, version: int, rows: list[tuple[Any, ...]]) -> ListingIndex:
     size = len(rows)
     in_stock: list[int] = []
     language_rows: dict[int, list[int]] = {bit: [] for bit in LANGUAGE_BITS.values()}
@@ -335,7 +342,7 @@ def _build(context_id: int, version: int) -> ListingIndex:
         version=version,
         built_at=time.monotonic(),
         product_ids=array("q", [row[0] for row in rows]),
-        prices=array("q", [int(row[1] * PRICE_SCALE) for row in rows]),
+        prices=array("q", [row[1] for row in rows]),
         in_stock=_mask(in_stock, size),
         languages={bit: _mask(members, size) for bit, members in language_rows.items()},
         categories={key: _mask(members, size) for key, members in category_rows.items()},

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import threading
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,3 +105,20 @@ def compiled_query(
             _compiled.clear()
         _compiled[key] = found
     return found
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause Python's cycle collector while many rows are read and indexed at once.
+
+    Tens of thousands of new row tuples set off collections that each scan the
+    whole heap: they made reading a listing of 20,000 rows six times slower.
+    Rows hold no cycles, so nothing is collected later than it would be.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

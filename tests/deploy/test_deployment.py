@@ -90,3 +90,22 @@ def test_dockerfile_installs_the_project():
     assert "collectstatic" in dockerfile
     for package in ("shop", "catalog", "pricing", "templates", "locale"):
         assert f"COPY {package}/ {package}/" in dockerfile
+
+
+def test_the_wsgi_application_loads_its_urls_and_freezes_them_out_of_gc_scans():
+    probe = (
+        "import gc, sys, shop.wsgi; "
+        "print(gc.get_freeze_count() > 50_000, 'storefront.views' in sys.modules)"
+    )
+    environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "shop.settings.production"}
+    environment.update(PRODUCTION_ENV)
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "True"]

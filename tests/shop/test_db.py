@@ -76,3 +76,20 @@ def test_a_slot_the_queryset_does_not_pass_through_is_refused():
 
     with pytest.raises(ValueError, match="'unused' is 0 times"):
         compiled_query(("test refused",), build)
+
+
+def test_gc_paused_restores_the_collectors_state():
+    import gc
+
+    from shop.db import gc_paused
+
+    assert gc.isenabled()
+    with gc_paused():
+        assert not gc.isenabled()
+        with gc_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # still the outer pause
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), gc_paused():
+        raise RuntimeError
+    assert gc.isenabled()
