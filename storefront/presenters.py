@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from decimal import Decimal
+from html import escape
 
 from django.core.cache import cache
-from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext, gettext_noop
 
@@ -122,6 +122,8 @@ def cards_html(cards: Sequence[ProductCard], context: MarketContext) -> SafeStri
 
     Written in Python rather than with a template include per card: a listing
     page shows 24 cards and the includes were a third of its rendering time.
+    The standard library's ``escape`` is the one Django's wraps (the same
+    characters escaped), without the check for lazy strings on every call.
     """
     items = []
     for card in cards:
