@@ -333,7 +333,11 @@ class Product(models.Model):
 class ProductTranslation(models.Model):
     """Name, slug, description and SEO text of a product in one language."""
 
-    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="translations")
+    # No index of its own: product_language_once (product, language) serves lookups
+    # by product, and by product and language without reading the other languages.
+    product = models.ForeignKey(
+        Product, on_delete=models.CASCADE, related_name="translations", db_index=False
+    )
     language = models.CharField(_("language"), max_length=10, choices=LANGUAGE_CHOICES)
     name = models.CharField(_("name"), max_length=200)
     slug = models.SlugField(_("slug"), max_length=200, allow_unicode=True)
