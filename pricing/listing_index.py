@@ -16,12 +16,14 @@ costs less.
 An index is built from ``pricing.ListingEntry`` in one query and keyed by
 the context's listing version (``shop.versions.listing``), which every
 write to the context's rows retires when it commits: the next read after a
-change builds it again. When the version cannot be read (the cache is
-down), there is no index and ``pricing.listing`` queries the table. An
+change builds it again, in a thread while the earlier index answers (the
+pages it serves meanwhile are not stored), so no shopper waits for a build
+but the first. When the version cannot be read (the cache is down), there
+is no index and ``pricing.listing`` queries the table. An
 index also expires after ``TIMEOUT`` seconds, which bounds what a row changed
 behind the services' back can do. At most ``settings.LISTING_INDEX_CONTEXTS``
 contexts are kept, the least recently used dropped first. On 100,000
-products a context takes about 6 MB and under a second to build; each
+products a context takes about 6 MB and a quarter of a second to build; each
 language sorted by name adds about 10 MB, shared by the contexts.
 """
 
@@ -29,6 +31,7 @@ from __future__ import annotations
 
 import bisect
 import heapq
+import logging
 import threading
 import time
 from array import array
@@ -44,9 +47,12 @@ from django.db import connection
 from pricing.listing_upkeep import LANGUAGE_BITS, language_bit
 from shop import versions
 from shop.db import gc_paused
+from shop.page_cache import page_not_stored
 
 if TYPE_CHECKING:
     from pricing.listing import ListingQuery
+
+logger = logging.getLogger(__name__)
 
 TIMEOUT = 60 * 10
 KEPT_COUNTS = 512  # whole-category counts kept per index
@@ -356,17 +362,34 @@ _lock = threading.Lock()
 _indexes: OrderedDict[int, ListingIndex] = OrderedDict()
 _names: dict[tuple[str, int], list[int]] = {}
 _building: dict[int, threading.Lock] = {}
+_background: set[int] = set()  # contexts whose index a thread is building
 
 
 def listing_index(context_id: int) -> ListingIndex | None:
     """The context's index as of its current listing version, built when that moved on;
-    None when the version cannot be read."""
+    None when the version cannot be read.
+
+    When an index of an earlier version is at hand, it answers while a thread
+    builds the new one (``LISTING_INDEX_BACKGROUND_BUILD``), and the page being
+    rendered is not stored: it may show the listing as it was a moment ago.
+    """
     version = versions.version(versions.listing(context_id))
     if version == versions.UNKNOWN:
         return None
     index = _current(context_id, version)
     if index is not None:
         return index
+    if settings.LISTING_INDEX_BACKGROUND_BUILD:
+        earlier = _current(context_id, None)
+        if earlier is not None:
+            _build_in_background(context_id, version)
+            page_not_stored()
+            return earlier
+    return _build_once(context_id, version)
+
+
+def _build_once(context_id: int, version: int) -> ListingIndex:
+    """The index of ``version``: built here unless another thread is building it."""
     with _lock:
         building = _building.setdefault(context_id, threading.Lock())
     with building:  # one build per context at a time; the others wait and use it
@@ -381,10 +404,37 @@ def listing_index(context_id: int) -> ListingIndex | None:
     return index
 
 
-def _current(context_id: int, version: int) -> ListingIndex | None:
+def _build_in_background(context_id: int, version: int) -> None:
+    """Start building the context's index of ``version`` unless a build of it runs."""
+    with _lock:
+        if context_id in _background:
+            return
+        _background.add(context_id)
+    thread = threading.Thread(
+        target=_build_and_close,
+        args=(context_id, version),
+        name=f"listing-index-{context_id}",
+        daemon=True,
+    )
+    thread.start()
+
+
+def _build_and_close(context_id: int, version: int) -> None:
+    try:
+        _build_once(context_id, version)
+    except Exception:  # the next request tries again; its shopper is not the one to fail
+        logger.exception("The listing index of context %s could not be built", context_id)
+    finally:
+        connection.close()  # the thread's own connection
+        with _lock:
+            _background.discard(context_id)
+
+
+def _current(context_id: int, version: int | None) -> ListingIndex | None:
+    """The context's index of ``version`` (None: of any version) unless it expired."""
     with _lock:
         index = _indexes.get(context_id)
-        if index is None or index.version != version:
+        if index is None or (version is not None and index.version != version):
             return None
         if time.monotonic() - index.built_at > TIMEOUT:
             return None

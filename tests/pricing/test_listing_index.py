@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import time
 from decimal import Decimal
 
 import pytest
@@ -31,7 +32,7 @@ from pricing.listing_index import (
 from pricing.listing_upkeep import contexts_all, listing_refresh
 from pricing.models import ListingEntry, PriceList, StockLevel
 from pricing.services import price_set, stock_levels_zero
-from shop import versions
+from shop import page_cache, versions
 from tests.pricing.test_listing import catalogue  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.usefixtures("demo_shop", "catalogue")
@@ -199,3 +200,47 @@ def test_a_categorys_counts_are_kept_with_the_index_until_its_listing_changes(
     now = category_counts(context.id, "de", category_ids)
     assert ("total", 0, total - 1) in now
     assert sorted(now) == sorted(listing_counts(query, indexed=False))
+
+
+def wait_for(condition, seconds: float = 15.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # the thread reads commits
+def test_after_a_change_the_earlier_index_answers_while_a_thread_builds_the_new_one(
+    settings, caplog, monkeypatch
+):
+    settings.LISTING_INDEX_BACKGROUND_BUILD = True
+    context = next(c for c in contexts_all() if c.price.country == "DE" and c.signature[1] is None)
+    query = ListingQuery(context_id=context.id, language="de")
+    before = listing_index(context.id)
+    cheapest_first = listing_product_ids(query, "price", offset=0, limit=MAX_RESULTS)
+    eur_retail = PriceList.objects.get(code="eur-retail")
+
+    def dearest_made_cheapest(amount: str) -> int:
+        dearest = listing_product_ids(query, "-price", offset=0, limit=1)[0]
+        for variant in Variant.objects.filter(product_id=dearest):
+            price_set(price_list=eur_retail, variant_id=variant.pk, amount=Decimal(amount))
+        listing_refresh()  # committed: the listing's version moves on
+        return dearest
+
+    # A build that fails is logged; the earlier index went on answering meanwhile.
+    monkeypatch.setattr(index_module, "_build", lambda *args: 1 / 0)
+    dearest = dearest_made_cheapest("0.10")
+    page_cache._collecting.versions, page_cache._collecting.store = {}, True
+    try:
+        assert listing_index(context.id) is before
+        assert page_cache._collecting.store is False  # the page shows an earlier listing
+    finally:
+        page_cache._collecting.versions = None
+    wait_for(lambda: not index_module._background)
+    assert "could not be built" in caplog.text
+    monkeypatch.undo()
+
+    assert listing_index(context.id) is before  # tried again, in a thread again
+    wait_for(lambda: listing_index(context.id) is not before)
+    assert listing_product_ids(query, "price", offset=0, limit=1) == [dearest]
+    assert cheapest_first[-1] == dearest
