@@ -36,7 +36,7 @@ import threading
 import time
 from array import array
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_FLOOR
 from typing import TYPE_CHECKING, Any
@@ -240,14 +240,14 @@ class ListingIndex:
 
     def names(self, language: str) -> _Order:
         """Rows by product name in ``language`` (then product id), as the database sorts them."""
-        catalogue = versions.version(versions.CATALOGUE)
+        catalogue, product_ids = _name_order(language)
         key = (language, catalogue)
         order = self._names.get(key)
         if order is None:
             positions = self.rows_of_products()
-            named = [positions[pk] for pk in _name_order(language) if pk in positions]
+            named = [positions[pk] for pk in product_ids if pk in positions]
             order = _order(named, self.size)
-            kept = {other: rows for other, rows in self._names.items() if other[1] == catalogue}
+            kept = {other: rows for other, rows in self._names.items() if other[0] != language}
             self._names = {key: order, **kept}
         return order
 
@@ -281,15 +281,27 @@ def _any(masks: dict[int, int], keys: Iterable[int]) -> int:
     return union
 
 
-def _name_order(language: str) -> list[int]:
+def _name_order(language: str) -> tuple[int, list[int]]:
     """Product ids by name in ``language`` (the same for every context), kept in memory
-    until the catalogue changes."""
+    until the catalogue changes, and the catalogue version they were read at.
+
+    After a change the earlier order answers while a thread reads the new one
+    (``LISTING_INDEX_BACKGROUND_BUILD``), as for the index itself.
+    """
     catalogue = versions.version(versions.CATALOGUE)
-    key = (language, catalogue)
     with _lock:
-        found = _names.get(key)
+        found = _names.get((language, catalogue))
+        earlier = next(((key[1], ids) for key, ids in _names.items() if key[0] == language), None)
     if found is not None:
-        return found
+        return catalogue, found
+    if earlier is not None and settings.LISTING_INDEX_BACKGROUND_BUILD:
+        _in_background(("names", language), lambda: _read_names(language, catalogue))
+        page_not_stored()
+        return earlier
+    return catalogue, _read_names(language, catalogue)
+
+
+def _read_names(language: str, catalogue: int) -> list[int]:
     with gc_paused(), connection.cursor() as cursor:
         cursor.execute(
             "SELECT product_id FROM catalog_producttranslation WHERE language = %s "
@@ -298,9 +310,9 @@ def _name_order(language: str) -> list[int]:
         )
         product_ids = [pk for (pk,) in cursor.fetchall()]
     with _lock:
-        for stale in [k for k in _names if k[1] != catalogue]:
-            del _names[stale]
-        _names[key] = product_ids
+        for other in [key for key in _names if key[0] == language]:
+            del _names[other]
+        _names[(language, catalogue)] = product_ids
     return product_ids
 
 
@@ -362,7 +374,7 @@ _lock = threading.Lock()
 _indexes: OrderedDict[int, ListingIndex] = OrderedDict()
 _names: dict[tuple[str, int], list[int]] = {}
 _building: dict[int, threading.Lock] = {}
-_background: set[int] = set()  # contexts whose index a thread is building
+_background: set[tuple[str, object]] = set()  # what threads are building
 
 
 def listing_index(context_id: int) -> ListingIndex | None:
@@ -382,7 +394,7 @@ def listing_index(context_id: int) -> ListingIndex | None:
     if settings.LISTING_INDEX_BACKGROUND_BUILD:
         earlier = _current(context_id, None)
         if earlier is not None:
-            _build_in_background(context_id, version)
+            _in_background(("context", context_id), lambda: _build_once(context_id, version))
             page_not_stored()
             return earlier
     return _build_once(context_id, version)
@@ -404,30 +416,24 @@ def _build_once(context_id: int, version: int) -> ListingIndex:
     return index
 
 
-def _build_in_background(context_id: int, version: int) -> None:
-    """Start building the context's index of ``version`` unless a build of it runs."""
+def _in_background(key: tuple[str, object], work: Callable[[], object]) -> None:
+    """Run ``work`` in a thread of its own unless one runs for ``key`` already."""
     with _lock:
-        if context_id in _background:
+        if key in _background:
             return
-        _background.add(context_id)
-    thread = threading.Thread(
-        target=_build_and_close,
-        args=(context_id, version),
-        name=f"listing-index-{context_id}",
-        daemon=True,
-    )
-    thread.start()
+        _background.add(key)
 
+    def run() -> None:
+        try:
+            work()
+        except Exception:  # the next request tries again; its shopper is not the one to fail
+            logger.exception("Building the listing index's %s %s failed", *key)
+        finally:
+            connection.close()  # the thread's own connection
+            with _lock:
+                _background.discard(key)
 
-def _build_and_close(context_id: int, version: int) -> None:
-    try:
-        _build_once(context_id, version)
-    except Exception:  # the next request tries again; its shopper is not the one to fail
-        logger.exception("The listing index of context %s could not be built", context_id)
-    finally:
-        connection.close()  # the thread's own connection
-        with _lock:
-            _background.discard(context_id)
+    threading.Thread(target=run, name=f"listing-index-{key[0]}-{key[1]}", daemon=True).start()
 
 
 def _current(context_id: int, version: int | None) -> ListingIndex | None:

@@ -282,8 +282,9 @@ LISTING_REFRESH_SECONDS = env.float("LISTING_REFRESH_SECONDS", default=5.0)
 # listings without a query (pricing.listing_index): about 6 MB each on
 # 100,000 products.
 LISTING_INDEX_CONTEXTS = env.int("LISTING_INDEX_CONTEXTS", default=16)
-# After a listing changes, its earlier index answers while a thread builds the new
-# one (under a second on 100,000 products), rather than the request waiting for it.
+# After a listing (or the catalogue) changes, its earlier index (or name order)
+# answers while a thread builds the new one (under a second on 100,000 products),
+# rather than the request waiting for it.
 LISTING_INDEX_BACKGROUND_BUILD = env.bool("LISTING_INDEX_BACKGROUND_BUILD", default=True)
 # E-invoices (invoicing.providers): the local sandbox provider answers after this many
 # seconds and treats these Turkish tax numbers (VKN) as registered e-Fatura users.
